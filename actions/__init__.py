@@ -1,0 +1,1 @@
+"""rasa-sdk action handlers. Thin: the work lives in `knowledge`."""

@@ -1,0 +1,1 @@
+"""The dialogue layer, the channels, the command line and the server."""

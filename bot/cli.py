@@ -1,0 +1,167 @@
+"""The `blogbot` command line. Exit codes: 0 ok, 1 failure, 2 bad usage or bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: exit code 2."""
+
+
+def _data_dir(args) -> Path:
+    return Path(args.data_dir or os.environ.get("BLOGBOT_DATA_DIR") or ".blogbot")
+
+
+def _settings():
+    from knowledge.settings import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _retriever(args):
+    from knowledge.index import IndexUnavailable
+    from knowledge.retrieval import Retriever
+
+    try:
+        return Retriever(_data_dir(args), _settings())
+    except IndexUnavailable as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_ingest(args) -> int:
+    from knowledge.blog_reader import BlogError
+    from knowledge.ingest import IngestBusy, ingest
+
+    quiet = args.quiet
+    try:
+        report = ingest(args.path, _data_dir(args), _settings(),
+                        progress=(lambda m: None) if quiet else (lambda m: _stderr(f"… {m}")),
+                        warn=lambda m: _stderr(f"warning: {m}"))
+    except BlogError as exc:
+        raise UsageError(str(exc)) from None
+    except IngestBusy as exc:
+        _stderr(f"error: {exc}")
+        return 1
+    print(report.summary())
+    return 0
+
+
+def _print_hits(query: str, hits, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"query": query, "hits": [h.as_json() for h in hits]}, ensure_ascii=False), flush=True)
+        return
+    if not hits:
+        print("No posts found.")
+    for number, hit in enumerate(hits, 1):
+        print(f"{number}. {hit.post.title} ({hit.post.date})\n   {hit.post.url}\n   {hit.snippet}\n")
+
+
+def cmd_search(args) -> int:
+    from knowledge.retrieval import QueryError
+
+    if args.jsonl and args.query:
+        raise UsageError("give either a QUERY or --jsonl (queries on stdin), not both")
+    if not args.jsonl and not args.query:
+        raise UsageError("search needs a QUERY (or --jsonl to read queries from stdin)")
+    retriever = _retriever(args)
+    filters = dict(k=args.k, mode=args.mode, date_from=args.since, date_to=args.until, tag=args.tag)
+    if args.k < 1:
+        raise UsageError("--k must be at least 1")
+    if not args.jsonl:
+        try:
+            hits = retriever.search(args.query, **filters)
+        except QueryError as exc:
+            raise UsageError(str(exc)) from None
+        _print_hits(args.query, hits, args.json)
+        return 0
+    for line in sys.stdin:
+        query = line.rstrip("\n")
+        if not query.strip():
+            continue
+        try:
+            hits = retriever.search(query, **filters)
+        except QueryError as exc:
+            print(json.dumps({"query": query, "hits": [], "error": str(exc)}), flush=True)
+            continue
+        _print_hits(query, hits, True)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from knowledge.evaluation import QuestionFileError, evaluate_retrieval, load_questions
+
+    try:
+        questions = load_questions(args.questions)
+    except QuestionFileError as exc:
+        raise UsageError(str(exc)) from None
+    results = evaluate_retrieval(_retriever(args), questions)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    print(f"{results['questions']} answerable questions ({results['left_out_unanswerable']} without gold left out)")
+    print(f"{'':10}" + "".join(f"{m:>10}" for m in ("hybrid", "bm25", "dense")))
+    for metric in ("hit@1", "hit@5", "recall@5", "mrr@10"):
+        print(f"{metric:10}" + "".join(f"{results[m][metric]:>10.3f}" for m in ("hybrid", "bm25", "dense")))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="where the index lives (default: $BLOGBOT_DATA_DIR or ./.blogbot)")
+    parser = argparse.ArgumentParser(prog="blogbot", description="Chat assistant for a technical blog.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", parents=[common], help="index a blog folder (incremental)")
+    ingest.add_argument("path", help="a Jekyll site root, its _posts/ folder, a Hugo site or a folder of markdown")
+    ingest.add_argument("--quiet", action="store_true", help="no progress lines")
+    ingest.set_defaults(func=cmd_ingest)
+
+    search = commands.add_parser("search", parents=[common], help="find posts")
+    search.add_argument("query", nargs="?")
+    search.add_argument("--k", type=int, default=5, help="number of posts (default 5)")
+    search.add_argument("--json", action="store_true", help="one JSON object")
+    search.add_argument("--jsonl", action="store_true", help="queries from stdin, one JSON line out per query")
+    search.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    search.add_argument("--since", help="only posts from this date on (YYYY, YYYY-MM or YYYY-MM-DD)")
+    search.add_argument("--until", help="only posts up to this date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    search.add_argument("--tag", help="only posts with this tag or category")
+    search.set_defaults(func=cmd_search)
+
+    evaluate = commands.add_parser("eval", help="measure quality on a question set")
+    kinds = evaluate.add_subparsers(dest="kind", required=True, metavar="KIND")
+    retrieval = kinds.add_parser("retrieval", parents=[common], help="hit@1, hit@5, recall@5, MRR@10 per search mode")
+    retrieval.add_argument("--questions", required=True, help="JSONL file in the format of questions-dev.jsonl")
+    retrieval.add_argument("--json", action="store_true")
+    retrieval.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        _stderr(f"error: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _stderr("interrupted")
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

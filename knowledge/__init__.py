@@ -1,0 +1,1 @@
+"""Everything about the blog's posts: reading them, indexing them, finding them."""

@@ -1,0 +1,173 @@
+"""Ingest: bring the index in line with a blog folder, incrementally and atomically."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from knowledge import index as store
+from knowledge.blog_reader import Blog, Post, open_blog, read_post
+from knowledge.chunking import chunk_sections, embedding_text
+from knowledge.markdown_text import markdown_sections
+from knowledge.settings import Settings
+
+# Bump when parsing or chunking changes, so every post is processed again.
+PARSER_VERSION = "1"
+
+Progress = Callable[[str], None]
+
+
+class IngestBusy(RuntimeError):
+    """Another ingest holds the data folder."""
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, for the summary line."""
+
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: int = 0
+    passages_embedded: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"indexed {self.indexed}, unchanged {self.unchanged}, removed {self.removed}, "
+                f"skipped {self.skipped} ({self.passages_embedded} passages embedded, {self.seconds:.1f} s)")
+
+
+@contextmanager
+def _data_dir_lock(data_dir: Path):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "ingest.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IngestBusy(f"another ingest is running on {data_dir}") from None
+        yield
+
+
+def _settings_fingerprint(blog: Blog, settings: Settings) -> str:
+    parts = [PARSER_VERSION, blog.base_url, blog.permalink_pattern, str(settings.ingest.chunk_chars), settings.embedder.model, settings.embedder.dtype]
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:12]
+
+
+def _cache_key(settings: Settings, text: str) -> str:
+    """Key of a passage's vector in the embedding cache: the model, its dtype and the text."""
+    tag = f"{settings.embedder.model}|{settings.embedder.dtype}|"
+    return hashlib.sha1((tag + text).encode("utf-8")).hexdigest()
+
+
+def _prepare(post: Post, fingerprint: str, chunk_chars: int) -> store.NewPost | None:
+    sections = markdown_sections(post.body)
+    chunks = chunk_sections(sections, chunk_chars)
+    if not chunks:
+        return None
+    body_text = "\n".join(f"{s.heading}\n" + "\n".join(b.text for b in s.blocks) for s in sections)
+    return store.NewPost(
+        source=post.source, fingerprint=fingerprint, title=post.title, date=post.date,
+        permalink=post.permalink, url=post.url, tags=post.tags, categories=post.categories,
+        body_text=body_text, chunks=[(c.ordinal, c.heading, c.text, c.prose) for c in chunks],
+        vectors=np.zeros((0, 0), dtype=np.float32))
+
+
+def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
+           progress: Progress = lambda message: None, warn: Progress = lambda message: None) -> IngestReport:
+    """Index the blog at `path` into `data_dir`. Unchanged posts are not re-embedded; deleted ones vanish.
+
+    Raises BlogError for a missing or empty folder, IngestBusy when another ingest runs.
+    """
+    started = time.perf_counter()
+    data_dir = Path(data_dir)
+    blog = open_blog(path, settings.site)
+    report = IngestReport()
+    with _data_dir_lock(data_dir):
+        conn = store.connect(data_dir, create=True)
+        try:
+            known = store.fingerprints(conn)
+            settings_print = _settings_fingerprint(blog, settings)
+            progress(f"reading {len(blog.files)} files in {blog.root}")
+            changed: list[store.NewPost] = []
+            seen: set[str] = set()
+            for number, file in enumerate(blog.files, 1):
+                source = blog.relative(file)
+                try:
+                    size = file.stat().st_size
+                    raw = file.read_bytes() if size <= settings.ingest.max_file_bytes else None
+                except OSError:
+                    raw = None
+                fingerprint = settings_print + ":" + (hashlib.sha1(raw).hexdigest() if raw is not None else "none")
+                if raw is not None and known.get(source) == fingerprint:
+                    seen.add(source)
+                    report.unchanged += 1
+                    continue
+                post, warnings = read_post(blog, file, settings.ingest.max_file_bytes, raw=raw)
+                prepared = _prepare(post, fingerprint, settings.ingest.chunk_chars) if post else None
+                if post and prepared is None:
+                    warnings.append(f"{source}: skipped: no text to index")
+                for line in warnings:
+                    warn(line)
+                report.warnings.extend(warnings)
+                if prepared is None:
+                    report.skipped += 1
+                    continue
+                seen.add(source)
+                changed.append(prepared)
+                if number % 200 == 0:
+                    progress(f"read {number}/{len(blog.files)} files")
+
+            removals = [source for source in known if source not in seen]
+            if changed:
+                _embed(conn, changed, settings, progress, report)
+            if changed or removals:
+                progress(f"writing {len(changed)} posts to the index")
+                store.apply_changes(conn, changed, removals, {
+                    "blog_root": str(blog.root), "base_url": blog.base_url,
+                    "embedder": settings.embedder.model, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                })
+                keep = {_cache_key(settings, embedding_text(title, heading, prose)) for title, heading, prose in conn.execute(
+                    "SELECT posts.title, chunks.heading, chunks.prose FROM chunks JOIN posts ON posts.id = chunks.post_id")}
+                store.prune_embedding_cache(conn, keep)
+            report.indexed = len(changed)
+            report.removed = len(removals)
+        finally:
+            conn.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _embed(conn, posts: list[store.NewPost], settings: Settings, progress: Progress, report: IngestReport) -> None:
+    """Fill each post's vectors, from the cache where possible, committing new ones batch by batch."""
+    texts = [embedding_text(post.title, heading, prose) for post in posts for (_, heading, _, prose) in post.chunks]
+    hashes = [_cache_key(settings, t) for t in texts]
+    cached = store.cached_embeddings(conn, sorted(set(hashes)))
+    missing = sorted({h: t for h, t in zip(hashes, texts) if h not in cached}.items())
+    if missing:
+        from knowledge.embedder import get_embedder
+
+        progress("loading the embedding model")
+        embedder = get_embedder(settings.embedder)
+        batch = max(1, settings.ingest.embed_batch_size) * 4
+        for start in range(0, len(missing), batch):
+            part = missing[start:start + batch]
+            vectors = embedder.encode([t for _, t in part], batch_size=settings.ingest.embed_batch_size)
+            rows = [(h, v.tobytes()) for (h, _), v in zip(part, vectors)]
+            store.cache_embeddings(conn, rows)
+            cached.update(rows)
+            progress(f"embedded {min(start + batch, len(missing))}/{len(missing)} passages")
+        report.passages_embedded = len(missing)
+    position = 0
+    for post in posts:
+        count = len(post.chunks)
+        post.vectors = np.stack([np.frombuffer(cached[h], dtype=np.float32) for h in hashes[position:position + count]])
+        position += count

@@ -1,0 +1,143 @@
+"""Markdown (with Liquid and HTML fragments) to clean text, split into sections by heading."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html import unescape
+from html.parser import HTMLParser
+
+from markdown_it import MarkdownIt
+
+_MD = MarkdownIt("commonmark").enable("table")
+# {{ "/article/x/" | relative_url }} -> /article/x/   ({{ site.url }} etc. -> nothing)
+_LIQUID_OUTPUT = re.compile(r"\{\{\s*(?:(['\"])(.*?)\1)?[^}]*\}\}")
+_LIQUID_HIGHLIGHT = re.compile(r"\{%-?\s*highlight\s+(\w+)[^%]*-?%\}")
+_LIQUID_END_HIGHLIGHT = re.compile(r"\{%-?\s*endhighlight\s*-?%\}")
+_LIQUID_RAW = re.compile(r"\{%-?\s*(?:end)?raw\s*-?%\}")
+_LIQUID_TAG = re.compile(r"\{%.*?%\}", re.S)
+_SPACES = re.compile(r"[ \t\u00a0]+")
+
+
+@dataclass
+class Block:
+    """A paragraph, list item, table row, HTML fragment or code block, as plain text."""
+
+    text: str
+    is_code: bool = False
+
+
+@dataclass
+class Section:
+    """A heading (empty before the first one) and the text blocks under it."""
+
+    heading: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+class _HTMLText(HTMLParser):
+    _SKIP = {"script", "style", "iframe", "noscript", "svg"}
+    _BREAKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self._SKIP:
+            self.skipping += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+        elif tag == "img":
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.parts.append(alt)
+
+    def handle_endtag(self, tag):
+        if tag in self._SKIP and self.skipping:
+            self.skipping -= 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(fragment: str) -> str:
+    """Visible text of an HTML fragment (scripts, styles and iframes dropped)."""
+    parser = _HTMLText()
+    parser.feed(fragment)
+    parser.close()
+    lines = (_SPACES.sub(" ", line).strip() for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def resolve_liquid(markdown: str) -> str:
+    """Replace Jekyll Liquid: quoted link values kept, highlight blocks made fences, other tags dropped."""
+    markdown = _LIQUID_HIGHLIGHT.sub(lambda m: f"```{m.group(1)}", markdown)
+    markdown = _LIQUID_END_HIGHLIGHT.sub("```", markdown)
+    markdown = _LIQUID_RAW.sub("", markdown)
+    markdown = _LIQUID_OUTPUT.sub(lambda m: m.group(2) or "", markdown)
+    return _LIQUID_TAG.sub("", markdown)
+
+
+def _inline_text(token) -> str:
+    parts: list[str] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(child.content)  # the alt text
+        elif child.type == "html_inline":
+            if child.content.lower().startswith("<br"):
+                parts.append(" ")
+    return _SPACES.sub(" ", unescape("".join(parts))).strip()
+
+
+def markdown_sections(markdown: str) -> list[Section]:
+    """Clean text of a post body, grouped by heading. Code blocks are kept verbatim."""
+    tokens = _MD.parse(resolve_liquid(markdown))
+    sections = [Section(heading="")]
+    row: list[str] = []
+    in_heading = in_list_item = in_cell = False
+    for token in tokens:
+        kind = token.type
+        if kind == "heading_open":
+            in_heading = True
+        elif kind == "heading_close":
+            in_heading = False
+        elif kind == "list_item_open":
+            in_list_item = True
+        elif kind == "list_item_close":
+            in_list_item = False
+        elif kind in ("th_open", "td_open"):
+            in_cell = True
+        elif kind in ("th_close", "td_close"):
+            in_cell = False
+        elif kind == "tr_open":
+            row = []
+        elif kind == "tr_close":
+            if any(row):
+                sections[-1].blocks.append(Block(" | ".join(row)))
+        elif kind == "inline":
+            text = _inline_text(token)
+            if in_heading:
+                sections.append(Section(heading=text))
+            elif in_cell:
+                row.append(text)
+            elif text:
+                sections[-1].blocks.append(Block(f"- {text}" if in_list_item else text))
+        elif kind in ("fence", "code_block"):
+            code = token.content.strip("\n")
+            if code.strip():
+                sections[-1].blocks.append(Block(code, is_code=True))
+        elif kind == "html_block":
+            text = html_to_text(token.content)
+            if text:
+                sections[-1].blocks.append(Block(text))
+    return [s for s in sections if s.blocks or s.heading]
+

@@ -1,0 +1,222 @@
+"""Hybrid retrieval: BM25 (SQLite FTS5) and dense vectors, fused by relative score, one hit per post.
+
+Each half scores its top posts; the scores are scaled to 0..1 per list and added with weights
+(relative score fusion). A query that names a time adds the same two lists restricted to the
+posts of that time.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from knowledge import index as store
+from knowledge.query_dates import date_window
+from knowledge.settings import Settings
+
+MODES = ("hybrid", "bm25", "dense")
+_WORD = re.compile(r"[\w][\w.+#-]*[\w+#]|\w", re.UNICODE)
+_STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be because been before being below between both
+but by can could did do does doing done down during each few for from further get got had has have having he
+her here hers him his how i if in into is it its itself just me more most my no nor not now of off on once
+only or other our ours out over own same she should so some such than that the their theirs them then there
+these they this those through to too under until up very was we were what when where which while who whom
+why will with would you your yours he's i'm it's what's don't does doesn't did didn't can't
+""".split())
+SNIPPET_CHARS = 320
+PASSAGE_RRF_K = 60   # passages of one post are ranked by reciprocal-rank fusion of BM25 and dense
+
+
+def _min_max(scores: dict[int, float]) -> dict[int, float]:
+    """Scores scaled to 0..1 within one result list, so BM25 and cosine can be added."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    span = high - low
+    return {key: (value - low) / span if span > 0 else 1.0 for key, value in scores.items()}
+
+
+class QueryError(ValueError):
+    """A search request that cannot be answered as given (empty query, bad filter)."""
+
+
+@dataclass
+class Passage:
+    """A passage of a post with its section heading."""
+
+    chunk_id: int
+    heading: str
+    text: str
+    score: float
+
+
+@dataclass
+class Hit:
+    """A post found for a query: the post, its fused score, its best passages (best first)."""
+
+    post: store.PostRecord
+    score: float
+    passages: list[Passage] = field(default_factory=list)
+
+    @property
+    def snippet(self) -> str:
+        if not self.passages:
+            return ""
+        text = " ".join(self.passages[0].text.split())
+        return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+
+    def as_json(self) -> dict:
+        return {"permalink": self.post.permalink, "url": self.post.url, "title": self.post.title,
+                "date": self.post.date, "score": round(self.score, 6), "snippet": self.snippet}
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 MATCH expression: the query's content words, any of them (BM25 ranks by all)."""
+    words = [w for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in _STOPWORDS]
+    words = list(dict.fromkeys(w.replace('"', "") for w in words))
+    return " OR ".join(f'"{w}"' for w in words) if words else None
+
+
+class Retriever:
+    """Searches the index in `data_dir`. Safe to share between threads; reloads after a new ingest."""
+
+    def __init__(self, data_dir: str | Path, settings: Settings):
+        self.data_dir = Path(data_dir)
+        self.settings = settings
+        self._conn = store.connect(self.data_dir)
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._load()
+
+    def _load(self) -> None:
+        conn = self._conn
+        self._version = conn.execute("PRAGMA data_version").fetchone()[0]
+        self.posts = {row[0]: store.row_to_post(row) for row in conn.execute(f"SELECT {store.POST_COLUMNS} FROM posts")}
+        rows = conn.execute("SELECT id, post_id, embedding FROM chunks ORDER BY id").fetchall()
+        self._chunk_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        self._chunk_posts = np.array([r[1] for r in rows], dtype=np.int64)
+        self._matrix = (np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+                        if rows else np.zeros((0, 384), dtype=np.float32))
+        self._row_of_chunk = {int(c): i for i, c in enumerate(self._chunk_ids)}
+
+    def _refresh(self) -> None:
+        if self._conn.execute("PRAGMA data_version").fetchone()[0] != self._version:
+            self._load()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- the two halves -------------------------------------------------------------------
+
+    def _bm25_posts(self, match: str, allowed: set[int] | None, limit: int) -> dict[int, float]:
+        """Post id -> BM25 score (higher is better) over whole posts, title and tags weighted up."""
+        sql = "SELECT rowid, -bm25(posts_fts, 4.0, 2.0, 1.0) AS s FROM posts_fts WHERE posts_fts MATCH ? ORDER BY s DESC"
+        rows = self._conn.execute(sql + ("" if allowed is not None else f" LIMIT {limit}"), (match,))
+        if allowed is not None:
+            rows = [r for r in rows if r[0] in allowed][:limit]
+        return dict(rows)
+
+    def _bm25_chunks(self, match: str, post_ids: set[int]) -> dict[int, int]:
+        """chunk id -> BM25 rank among the passages of the given posts."""
+        if not post_ids:
+            return {}
+        marks = ",".join("?" * len(post_ids))
+        sql = (f"SELECT chunks_fts.rowid FROM chunks_fts JOIN chunks ON chunks.id = chunks_fts.rowid "
+               f"WHERE chunks_fts MATCH ? AND chunks.post_id IN ({marks}) ORDER BY bm25(chunks_fts, 1.0, 2.0, 1.0)")
+        return {r[0]: rank for rank, r in enumerate(self._conn.execute(sql, (match, *post_ids)))}
+
+    def _dense(self, query: str) -> np.ndarray:
+        """Cosine similarity of the query to every passage."""
+        from knowledge.embedder import get_embedder
+
+        vector = get_embedder(self.settings.embedder).encode([query])[0]
+        return self._matrix @ vector
+
+    # -- search -----------------------------------------------------------------------------
+
+    def _allowed(self, date_from: str | None, date_to: str | None, tag: str | None) -> set[int] | None:
+        if not (date_from or date_to or tag):
+            return None
+        for value in (date_from, date_to):
+            if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+                raise QueryError(f"dates must look like YYYY, YYYY-MM or YYYY-MM-DD, not {value!r}")
+        low = date_from or ""
+        high = (date_to or "9999") + "\uffff"   # "2023" includes the whole year
+        wanted = tag.lower() if tag else None
+        return {pid for pid, p in self.posts.items()
+                if low <= p.date <= high and (wanted is None or wanted in {t.lower() for t in p.tags + p.categories})}
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid", date_from: str | None = None,
+               date_to: str | None = None, tag: str | None = None, passages_per_post: int = 3) -> list[Hit]:
+        """The `k` best posts for `query`, best first, each once, with its best passages."""
+        if mode not in MODES:
+            raise QueryError(f"mode must be one of {', '.join(MODES)}")
+        if not query or not query.strip():
+            raise QueryError("the query is empty")
+        if k < 1:
+            raise QueryError("k must be at least 1")
+        with self._lock:
+            self._refresh()
+            allowed = self._allowed(date_from, date_to, tag)
+            if allowed is not None and not allowed:
+                return []
+            cfg = self.settings.retrieval
+            depth = max(cfg.candidates, k)
+            match = fts_query(query) if mode != "dense" else None
+            chunk_scores = self._dense(query) if mode != "bm25" and len(self._matrix) else None
+            lists = self._scored(match, chunk_scores, allowed, depth, 1.0)
+            window = date_window(query) if allowed is None and cfg.date_weight > 0 else None
+            if window:  # the query names a time: the posts of that time get scores of their own
+                in_window = self._allowed(*window, None)
+                if in_window:
+                    lists += self._scored(match, chunk_scores, in_window, depth, cfg.date_weight)
+            fused: dict[int, float] = {}
+            for weight, scores in lists:
+                for post_id, value in _min_max(scores).items():
+                    fused[post_id] = fused.get(post_id, 0.0) + weight * value
+            best = sorted(fused, key=lambda pid: (-fused[pid], pid))[:k]
+            return [self._hit(pid, fused[pid], match, chunk_scores, passages_per_post) for pid in best]
+
+    def _scored(self, match: str | None, chunk_scores: np.ndarray | None, allowed: set[int] | None,
+                depth: int, weight: float) -> list[tuple[float, dict[int, float]]]:
+        """(weight, {post id: score}) from BM25 and from dense similarity, top `depth` within `allowed`."""
+        cfg = self.settings.retrieval
+        lists = []
+        if match:
+            lists.append((weight * cfg.bm25_weight, self._bm25_posts(match, allowed, depth)))
+        if chunk_scores is not None:
+            scores = chunk_scores
+            if allowed is not None:
+                scores = np.where(np.isin(self._chunk_posts, list(allowed)), chunk_scores, -np.inf)
+            best: dict[int, float] = {}
+            for row in np.argsort(-scores):
+                if not np.isfinite(scores[row]) or len(best) >= depth:
+                    break
+                best.setdefault(int(self._chunk_posts[row]), float(scores[row]))
+            lists.append((weight * cfg.dense_weight, best))
+        return lists
+
+    def _hit(self, post_id: int, score: float, match: str | None, chunk_scores: np.ndarray | None, per_post: int) -> Hit:
+        rows = self._conn.execute("SELECT id, heading, text FROM chunks WHERE post_id=? ORDER BY ordinal", (post_id,)).fetchall()
+        bm25_rank = self._bm25_chunks(match, {post_id}) if match else {}
+        dense = {cid: float(chunk_scores[self._row_of_chunk[cid]]) for cid, _, _ in rows} if chunk_scores is not None else {}
+        dense_rank = {cid: rank for rank, cid in enumerate(sorted(dense, key=lambda c: -dense[c]))}
+        k = PASSAGE_RRF_K
+
+        def passage_score(cid: int) -> float:
+            value = 0.0
+            if cid in bm25_rank:
+                value += 1.0 / (k + bm25_rank[cid] + 1)
+            if cid in dense_rank:
+                value += 1.0 / (k + dense_rank[cid] + 1)
+            return value
+
+        passages = sorted((Passage(cid, heading, text, passage_score(cid)) for cid, heading, text in rows),
+                          key=lambda p: -p.score)
+        return Hit(post=self.posts[post_id], score=score, passages=passages[:per_post])

@@ -1,0 +1,103 @@
+"""Settings from `config/settings.yml`, with defaults for every key.
+
+The config folder is the repo's `config/` unless `BLOGBOT_CONFIG_DIR` names another one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+class SettingsError(ValueError):
+    """The settings file is unreadable or holds a value of the wrong kind."""
+
+
+@dataclass
+class SiteSettings:
+    base_url: str = ""
+    permalink: str = ""
+    default_permalink: str = "/:categories/:year/:month/:day/:title.html"
+
+
+@dataclass
+class IngestSettings:
+    max_file_bytes: int = 2_000_000
+    chunk_chars: int = 900
+    embed_batch_size: int = 64
+
+
+@dataclass
+class EmbedderSettings:
+    model: str = "packaged"
+    device: str = "auto"
+    dtype: str = "auto"
+
+
+@dataclass
+class RetrievalSettings:
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+    candidates: int = 50
+    date_weight: float = 1.0
+
+
+@dataclass
+class Settings:
+    site: SiteSettings = field(default_factory=SiteSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+
+
+def config_dir() -> Path:
+    """The folder holding the assistant's configuration."""
+    return Path(os.environ.get("BLOGBOT_CONFIG_DIR") or REPO_CONFIG_DIR)
+
+
+def _section(cls, values: Any, name: str):
+    if values is None:
+        return cls()
+    if not isinstance(values, dict):
+        raise SettingsError(f"settings: section '{name}' must be a mapping")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise SettingsError(f"settings: unknown key(s) in '{name}': {', '.join(sorted(unknown))}")
+    converted = {}
+    for key, value in values.items():
+        default = getattr(cls(), key)
+        try:
+            converted[key] = type(default)(value if value is not None else default)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"settings: {name}.{key}: {exc}") from None
+    return cls(**converted)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings.yml (missing file: all defaults)."""
+    path = path or config_dir() / "settings.yml"
+    if not path.exists():
+        return Settings()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path}: must be a mapping of sections")
+    sections = {f.name: f.type for f in fields(Settings)}
+    unknown = set(raw) - set(sections)
+    if unknown:
+        raise SettingsError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
+    return Settings(
+        site=_section(SiteSettings, raw.get("site"), "site"),
+        ingest=_section(IngestSettings, raw.get("ingest"), "ingest"),
+        embedder=_section(EmbedderSettings, raw.get("embedder"), "embedder"),
+        retrieval=_section(RetrievalSettings, raw.get("retrieval"), "retrieval"),
+    )
