@@ -214,6 +214,7 @@ def read_post(blog: Blog, path: Path, max_bytes: int, raw: bytes | None = None) 
         warnings.append(f"{name}: {problem}")
 
     meta: dict = {}
+    broken = False   # invalid front matter: already reported, with title and date from the file name
     body = text
     match = _FRONT_MATTER.match(text)
     if match:
@@ -231,6 +232,7 @@ def read_post(blog: Blog, path: Path, max_bytes: int, raw: bytes | None = None) 
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 2})" if mark is not None else ""
             warnings.append(f"{name}: front matter is not valid{where}: {reason}; indexed with title and date from the file name")
+            broken = True
 
     if meta.get("published") is False or meta.get("draft") is True:
         return None, warnings + [f"{name}: skipped: marked as draft / not published"]
@@ -245,7 +247,8 @@ def read_post(blog: Blog, path: Path, max_bytes: int, raw: bytes | None = None) 
     title = html.unescape(str(meta.get("title") or "").strip())
     if not title:
         title = slug_source.replace("-", " ").replace("_", " ").strip().capitalize() or name
-        warnings.append(f"{name}: no title; using '{title}' from the file name")
+        if not broken:
+            warnings.append(f"{name}: no title; using '{title}' from the file name")
 
     date = _parse_date(meta.get("date"))
     if date is None and dated:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from knowledge.settings import EmbedderSettings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+SINGLE_THREAD_MAX_TEXTS = 4
 
 
 class EmbedderError(RuntimeError):
@@ -39,8 +43,13 @@ class Embedder:
 
     def __init__(self, settings: EmbedderSettings):
         from sentence_transformers import SentenceTransformer  # heavy import, only when embedding
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()   # no "Loading weights" bars on the user's terminal
+        hf_logging.set_verbosity_error()
 
         self.path = model_path(settings.model)
+        self._lock = threading.Lock()
         device = settings.device
         if device == "auto":
             import torch
@@ -60,10 +69,24 @@ class Embedder:
                              else self.model.get_sentence_embedding_dimension())
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Unit vectors for `texts`. A few short texts (queries) run on one thread."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        import torch
+
+        threads = torch.get_num_threads()
+        # For one query, a second thread saves nothing and, on a busy machine, its
+        # spin-waiting costs ten times the work (measured: 280 ms vs 21 ms).
+        single = len(texts) <= SINGLE_THREAD_MAX_TEXTS
+        with self._lock:
+            if single:
+                torch.set_num_threads(1)
+            try:
+                vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                            convert_to_numpy=True, show_progress_bar=False)
+            finally:
+                if single:
+                    torch.set_num_threads(threads)
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -15,6 +15,7 @@ _LIQUID_OUTPUT = re.compile(r"\{\{\s*(?:(['\"])(.*?)\1)?[^}]*\}\}")
 _LIQUID_HIGHLIGHT = re.compile(r"\{%-?\s*highlight\s+(\w+)[^%]*-?%\}")
 _LIQUID_END_HIGHLIGHT = re.compile(r"\{%-?\s*endhighlight\s*-?%\}")
 _LIQUID_RAW = re.compile(r"\{%-?\s*(?:end)?raw\s*-?%\}")
+_LIQUID_RAW_BLOCK = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)\{%-?\s*endraw\s*-?%\}", re.S)
 _LIQUID_TAG = re.compile(r"\{%.*?%\}", re.S)
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
@@ -75,7 +76,15 @@ def html_to_text(fragment: str) -> str:
 
 
 def resolve_liquid(markdown: str) -> str:
-    """Replace Jekyll Liquid: quoted link values kept, highlight blocks made fences, other tags dropped."""
+    """Replace Jekyll Liquid: quoted link values kept, highlight blocks made fences, other tags dropped.
+
+    Text between {% raw %} and {% endraw %} is kept as written, as Jekyll prints it.
+    """
+    parts = _LIQUID_RAW_BLOCK.split(markdown)   # odd items: the insides of raw blocks
+    return "".join(part if number % 2 else _resolve_liquid_outside_raw(part) for number, part in enumerate(parts))
+
+
+def _resolve_liquid_outside_raw(markdown: str) -> str:
     markdown = _LIQUID_HIGHLIGHT.sub(lambda m: f"```{m.group(1)}", markdown)
     markdown = _LIQUID_END_HIGHLIGHT.sub("```", markdown)
     markdown = _LIQUID_RAW.sub("", markdown)

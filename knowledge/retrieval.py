@@ -7,6 +7,7 @@ posts of that time.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sqlite3
 import threading
@@ -74,6 +75,17 @@ class Hit:
     def as_json(self) -> dict:
         return {"permalink": self.post.permalink, "url": self.post.url, "title": self.post.title,
                 "date": self.post.date, "score": round(self.score, 6), "snippet": self.snippet}
+
+
+def _valid_date(value: str) -> bool:
+    """YYYY, YYYY-MM or YYYY-MM-DD naming a real day (missing parts count as the first)."""
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+        return False
+    try:
+        dt.date.fromisoformat((value + "-01-01")[:10])
+    except ValueError:
+        return False
+    return True
 
 
 def fts_query(text: str) -> str | None:
@@ -144,7 +156,7 @@ class Retriever:
         if not (date_from or date_to or tag):
             return None
         for value in (date_from, date_to):
-            if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+            if value and not _valid_date(value):
                 raise QueryError(f"dates must look like YYYY, YYYY-MM or YYYY-MM-DD, not {value!r}")
         low = date_from or ""
         high = (date_to or "9999") + "\uffff"   # "2023" includes the whole year

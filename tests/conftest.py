@@ -1,0 +1,86 @@
+"""Shared fixtures: settings, the demo-blog index (built once per session) and small tmp blogs."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from knowledge.ingest import ingest  # noqa: E402
+from knowledge.retrieval import Retriever  # noqa: E402
+from knowledge.settings import load_settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_BLOG = REPO / "demo" / "blog"
+DEMO_QUESTIONS = REPO / "demo" / "questions.jsonl"
+BLOGBOT = Path(sys.executable).parent / "blogbot"
+
+
+def write_blog(root: Path, posts: dict[str, str], config: str | None = "url: \"https://example.com\"\n"
+               "permalink: /:year/:month/:day/:title/\n") -> Path:
+    """A small Jekyll site at `root`: `_config.yml` (None: none) and `_posts/NAME` for each post.
+
+    Post texts are dedented, so tests can write them as indented triple-quoted strings.
+    Returns `root`.
+    """
+    posts_dir = root / "_posts"
+    posts_dir.mkdir(parents=True, exist_ok=True)
+    if config is not None:
+        (root / "_config.yml").write_text(config, encoding="utf-8")
+    for name, text in posts.items():
+        (posts_dir / name).write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def post_text(title: str, body: str, date: str | None = None, tags: list[str] | None = None, extra: str = "") -> str:
+    """Front matter plus body of a simple post."""
+    lines = ["---", f"title: \"{title}\""]
+    if date:
+        lines.append(f"date: {date}")
+    if tags:
+        lines.append("tags: [" + ", ".join(tags) + "]")
+    if extra:
+        lines.append(extra.strip("\n"))
+    lines.append("---")
+    return "\n".join(lines) + "\n\n" + textwrap.dedent(body).strip() + "\n"
+
+
+@pytest.fixture
+def settings():
+    """Fresh settings from config/settings.yml (tests may change them)."""
+    return load_settings()
+
+
+@pytest.fixture
+def make_blog(tmp_path):
+    """Factory: make_blog({name: text}, config=...) writes a Jekyll site under tmp_path and returns its root."""
+
+    def make(posts: dict[str, str], name: str = "blog", **kwargs) -> Path:
+        return write_blog(tmp_path / name, posts, **kwargs)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def demo_index(tmp_path_factory) -> Path:
+    """A data folder holding the demo blog's index, built once for the whole session."""
+    data_dir = tmp_path_factory.mktemp("demo-index")
+    report = ingest(DEMO_BLOG, data_dir, load_settings())
+    assert report.indexed == 15 and report.skipped == 0, report.summary()
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def retriever(demo_index) -> Retriever:
+    """A retriever over the demo index, shared by the tests that only read it."""
+    searcher = Retriever(demo_index, load_settings())
+    yield searcher
+    searcher.close()
