@@ -99,6 +99,24 @@ def cmd_search(args) -> int:
     return 0
 
 
+def cmd_eval_answers(args) -> int:
+    from knowledge.evaluation import QuestionFileError, evaluate_answers, load_questions
+
+    try:
+        questions = load_questions(args.questions)
+    except QuestionFileError as exc:
+        raise UsageError(str(exc)) from None
+    results = evaluate_answers(_composer(args), questions,
+                               progress=lambda n, total: _stderr(f"… answered {n}/{total}") if not n % 5 else None)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for key, value in results.items():
+        if key != "per_question":
+            print(f"{key:28} {value}")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from knowledge.evaluation import QuestionFileError, evaluate_retrieval, load_questions
 
@@ -114,6 +132,56 @@ def cmd_eval(args) -> int:
     print(f"{'':10}" + "".join(f"{m:>10}" for m in ("hybrid", "bm25", "dense")))
     for metric in ("hit@1", "hit@5", "recall@5", "mrr@10"):
         print(f"{metric:10}" + "".join(f"{results[m][metric]:>10.3f}" for m in ("hybrid", "bm25", "dense")))
+    return 0
+
+
+def _composer(args):
+    import logging
+
+    from knowledge.answering import AnswerComposer
+    from knowledge.index import IndexUnavailable
+    from knowledge.settings import SettingsError
+
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=sys.stderr)
+    try:
+        return AnswerComposer(_data_dir(args), _settings(), progress=lambda m: _stderr(f"… {m}"))
+    except (IndexUnavailable, SettingsError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _print_answer(answer, as_json: bool, streamed: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.as_json(), ensure_ascii=False), flush=True)
+        return
+    if streamed:
+        print("\r\033[K", end="")   # replace the streamed draft with the checked answer
+    print(answer.text)
+    for citation in answer.citations:
+        print(f"  [{citation.number}] {citation.title} — {citation.url}")
+    for citation in answer.related:
+        print(f"  - {citation.title} — {citation.url}")
+
+
+def cmd_ask(args) -> int:
+    from knowledge.answering import Final, Token
+
+    if args.jsonl and args.question:
+        raise UsageError("give either a QUESTION or --jsonl (questions on stdin), not both")
+    if not args.jsonl and not (args.question or "").strip():
+        raise UsageError("ask needs a QUESTION (or --jsonl to read questions from stdin)")
+    composer = _composer(args)
+    if not args.jsonl:
+        stream = not args.json and sys.stdout.isatty()
+        for event in composer.stream_answer(args.question):
+            if isinstance(event, Token) and stream:
+                print(event.text.replace("\n", " "), end="", flush=True)
+            elif isinstance(event, Final):
+                _print_answer(event.answer, args.json, stream)
+        return 0
+    for line in sys.stdin:
+        question = line.strip()
+        if question:
+            _print_answer(composer.answer(question), True, False)
     return 0
 
 
@@ -139,12 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--tag", help="only posts with this tag or category")
     search.set_defaults(func=cmd_search)
 
+    ask = commands.add_parser("ask", parents=[common], help="answer a question from the blog, with citations")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--json", action="store_true", help="one JSON object")
+    ask.add_argument("--jsonl", action="store_true", help="questions from stdin, one JSON line out per question")
+    ask.set_defaults(func=cmd_ask)
+
     evaluate = commands.add_parser("eval", help="measure quality on a question set")
     kinds = evaluate.add_subparsers(dest="kind", required=True, metavar="KIND")
     retrieval = kinds.add_parser("retrieval", parents=[common], help="hit@1, hit@5, recall@5, MRR@10 per search mode")
     retrieval.add_argument("--questions", required=True, help="JSONL file in the format of questions-dev.jsonl")
     retrieval.add_argument("--json", action="store_true")
     retrieval.set_defaults(func=cmd_eval)
+    answers = kinds.add_parser("answers", parents=[common], help="citation hit, keyword recall, abstention, support, latency")
+    answers.add_argument("--questions", required=True, help="JSONL file in the format of questions-dev.jsonl")
+    answers.add_argument("--json", action="store_true")
+    answers.set_defaults(func=cmd_eval_answers)
     return parser
 
 

@@ -30,13 +30,17 @@ def embedding_text(title: str, heading: str, prose: str) -> str:
     return f"{head}\n{prose}" if prose else head
 
 
+def split_sentences(text: str) -> list[str]:
+    """Sentences (and lines) of a text, stripped, empty ones dropped."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
 def _pieces(block: str, limit: int) -> list[str]:
     """A block no longer than `limit`, or its sentences (and hard cuts of overlong sentences)."""
     if len(block) <= limit:
         return [block]
     pieces: list[str] = []
-    for sentence in _SENTENCE_END.split(block):
-        sentence = sentence.strip()
+    for sentence in split_sentences(block):
         while len(sentence) > limit:
             cut = sentence.rfind(" ", 0, limit)
             cut = cut if cut > limit // 2 else limit

@@ -96,12 +96,9 @@ def _use_bfloat16(dtype: str, device: str) -> bool:
         raise EmbedderError(f"embedder.dtype must be auto, float32 or bfloat16, not {dtype!r}")
     if dtype != "auto" or device != "cpu":
         return dtype == "bfloat16"
-    import torch
+    from knowledge.generator import cpu_has_bfloat16
 
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    return cpu_has_bfloat16()
 
 
 @lru_cache(maxsize=4)

@@ -54,6 +54,7 @@ class Passage:
     chunk_id: int
     heading: str
     text: str
+    prose: str       # the text without code blocks
     score: float
 
 
@@ -64,6 +65,7 @@ class Hit:
     post: store.PostRecord
     score: float
     passages: list[Passage] = field(default_factory=list)
+    similarity: float | None = None   # best cosine of a passage to the query (None without dense)
 
     @property
     def snippet(self) -> str:
@@ -120,6 +122,31 @@ class Retriever:
     def _refresh(self) -> None:
         if self._conn.execute("PRAGMA data_version").fetchone()[0] != self._version:
             self._load()
+
+    def _posts_with(self, word: str, limit: int) -> list[int]:
+        sql = "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? LIMIT ?"
+        return [r[0] for r in self._conn.execute(sql, (f'"{word.replace(chr(34), "")}"', limit))]
+
+    def unknown_terms(self, query: str) -> list[str]:
+        """Content words of the query (4+ letters) that no post contains: a sign the blog does not cover it."""
+        words = [w for w in dict.fromkeys(m.group(0).lower() for m in _WORD.finditer(query))
+                 if len(w) >= 4 and w not in _STOPWORDS and not w.isdigit()]
+        with self._lock:
+            return [w for w in words if not self._posts_with(w, 1)]
+
+    def specific_terms(self, query: str, hit: Hit) -> list[str]:
+        """Query words found in few posts (at most 1% of them, or 3) that `hit` contains, like "RRF"
+        or "Tekton": evidence that the blog covers a question even when embeddings are unsure."""
+        words = [w for w in dict.fromkeys(m.group(0).lower() for m in _WORD.finditer(query))
+                 if len(w) >= 3 and w not in _STOPWORDS and not w.isdigit()]
+        limit = max(3, len(self.posts) // 100)
+        with self._lock:
+            found = []
+            for word in words:
+                posts = self._posts_with(word, limit + 1)
+                if len(posts) <= limit and hit.post.id in posts:
+                    found.append(word)
+            return found
 
     def close(self) -> None:
         self._conn.close()
@@ -215,9 +242,10 @@ class Retriever:
         return lists
 
     def _hit(self, post_id: int, score: float, match: str | None, chunk_scores: np.ndarray | None, per_post: int) -> Hit:
-        rows = self._conn.execute("SELECT id, heading, text FROM chunks WHERE post_id=? ORDER BY ordinal", (post_id,)).fetchall()
+        rows = self._conn.execute("SELECT id, heading, text, prose FROM chunks WHERE post_id=? ORDER BY ordinal",
+                                  (post_id,)).fetchall()
         bm25_rank = self._bm25_chunks(match, {post_id}) if match else {}
-        dense = {cid: float(chunk_scores[self._row_of_chunk[cid]]) for cid, _, _ in rows} if chunk_scores is not None else {}
+        dense = {cid: float(chunk_scores[self._row_of_chunk[cid]]) for cid, *_ in rows} if chunk_scores is not None else {}
         dense_rank = {cid: rank for rank, cid in enumerate(sorted(dense, key=lambda c: -dense[c]))}
         k = PASSAGE_RRF_K
 
@@ -229,6 +257,7 @@ class Retriever:
                 value += 1.0 / (k + dense_rank[cid] + 1)
             return value
 
-        passages = sorted((Passage(cid, heading, text, passage_score(cid)) for cid, heading, text in rows),
+        passages = sorted((Passage(cid, heading, text, prose, passage_score(cid)) for cid, heading, text, prose in rows),
                           key=lambda p: -p.score)
-        return Hit(post=self.posts[post_id], score=score, passages=passages[:per_post])
+        return Hit(post=self.posts[post_id], score=score, passages=passages[:per_post],
+                   similarity=max(dense.values()) if dense else None)

@@ -6,7 +6,7 @@ The config folder is the repo's `config/` unless `BLOGBOT_CONFIG_DIR` names anot
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +49,45 @@ class RetrievalSettings:
 
 
 @dataclass
+class RemoteGeneratorSettings:
+    url: str = ""
+    model: str = ""
+    api_key_env: str = "BLOGBOT_GENERATOR_API_KEY"
+    timeout_s: float = 30.0
+
+
+@dataclass
+class GeneratorSettings:
+    backend: str = "local"
+    model: str = "packaged"
+    device: str = "auto"
+    precision: str = "auto"
+    max_new_tokens: int = 64
+    repetition_penalty: float = 1.2
+    time_budget_s: float = 10.0
+    remote: RemoteGeneratorSettings = field(default_factory=RemoteGeneratorSettings)
+
+
+@dataclass
+class AnswerSettings:
+    posts: int = 3
+    sentences_per_passage: int = 3
+    abstain_below: float = 0.30
+    abstain_below_with_unknown_terms: float = 0.40
+    related_above: float = 0.30
+    support_threshold: float = 0.70
+    support_word_coverage: float = 0.75
+    extractive_sentences: int = 2
+
+
+@dataclass
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    generator: GeneratorSettings = field(default_factory=GeneratorSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
 
 
 def config_dir() -> Path:
@@ -73,6 +107,9 @@ def _section(cls, values: Any, name: str):
     converted = {}
     for key, value in values.items():
         default = getattr(cls(), key)
+        if is_dataclass(default):
+            converted[key] = _section(type(default), value, f"{name}.{key}")
+            continue
         try:
             converted[key] = type(default)(value if value is not None else default)
         except (TypeError, ValueError) as exc:
@@ -91,13 +128,10 @@ def load_settings(path: Path | None = None) -> Settings:
         raise SettingsError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise SettingsError(f"{path}: must be a mapping of sections")
-    sections = {f.name: f.type for f in fields(Settings)}
-    unknown = set(raw) - set(sections)
+    unknown = set(raw) - set(_SECTIONS)
     if unknown:
         raise SettingsError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
-    return Settings(
-        site=_section(SiteSettings, raw.get("site"), "site"),
-        ingest=_section(IngestSettings, raw.get("ingest"), "ingest"),
-        embedder=_section(EmbedderSettings, raw.get("embedder"), "embedder"),
-        retrieval=_section(RetrievalSettings, raw.get("retrieval"), "retrieval"),
-    )
+    return Settings(**{name: _section(cls, raw.get(name), name) for name, cls in _SECTIONS.items()})
+
+
+_SECTIONS = {f.name: f.default_factory for f in fields(Settings)}
