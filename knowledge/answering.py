@@ -7,6 +7,7 @@ streamed tokens (unsupported sentences are dropped), so channels show the final 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
@@ -17,7 +18,7 @@ from typing import Iterator, Union
 from knowledge.chunking import split_sentences
 from knowledge.embedder import get_embedder
 from knowledge.generator import GeneratorError, get_generator
-from knowledge.grounding import SourceSentence, SupportChecker, SupportedSentence, complete_sentences
+from knowledge.grounding import SourceSentence, SupportChecker, SupportedSentence, complete_sentences, relevance
 from knowledge.prompts import Prompts, load_prompts
 from knowledge.retrieval import Hit, Retriever
 from knowledge.settings import Settings
@@ -45,6 +46,12 @@ class Answer:
     mode: str
     related: list[Citation] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    intro: str = ""       # the lead-in naming the top post, at the start of `text`
+
+    @property
+    def body(self) -> str:
+        """The answer's sentences without the lead-in."""
+        return self.text[len(self.intro):].strip()
 
     def as_json(self) -> dict:
         def cite(c: Citation) -> dict:
@@ -121,7 +128,12 @@ class AnswerComposer:
         checker = SupportChecker([SourceSentence(s, p.number) for p in passages for s in p.sentences],
                                  self._encode, cfg.support_threshold, cfg.support_word_coverage)
         citer = Citer(passages)
+        # The reader sees where the answer comes from at once, while the answer is written.
+        intro = citer.intro(self.prompts.answer_intro)
         first_token = None
+        if intro:
+            yield Token(intro)
+            first_token = time.perf_counter() - started
         mode = "generated"
         generator = self.generator()
         if generator is not None:
@@ -140,29 +152,30 @@ class AnswerComposer:
                         if supported is None:
                             dropped += 1
                             continue
-                        if first_token is None:
-                            first_token = time.perf_counter() - started
-                        yield Token(citer.add(supported, leading_space=bool(citer.parts)))
+                        timings.setdefault("first_sentence_s", time.perf_counter() - started)
+                        first_token = first_token or timings["first_sentence_s"]
+                        yield Token(citer.add(supported))
                 if buffer.strip() and (supported := checker.check(buffer)) is not None:
-                    first_token = first_token or time.perf_counter() - started
-                    yield Token(citer.add(supported, leading_space=bool(citer.parts)))
+                    timings.setdefault("first_sentence_s", time.perf_counter() - started)
+                    first_token = first_token or timings["first_sentence_s"]
+                    yield Token(citer.add(supported))
                 timings["generation_s"] = time.perf_counter() - gen_started
                 timings["generated_pieces"] = pieces
                 timings["dropped_sentences"] = dropped
             except GeneratorError as exc:
                 log.warning("generation failed, answering extractively: %s", exc)
-        if not citer.parts:
+        if not citer.sentences:
             mode = "extractive"
             kept = checker.extractive(question, cfg.extractive_sentences) or [
                 SupportedSentence(passages[0].sentences[0] if passages[0].sentences else hits[0].snippet, 1, 0.0)]
+            timings["first_sentence_s"] = time.perf_counter() - started
+            first_token = first_token or timings["first_sentence_s"]
             for sentence in kept:
-                text = citer.add(sentence, leading_space=bool(citer.parts))
-                first_token = first_token or time.perf_counter() - started
-                yield Token(text)
-        timings["first_token_s"] = first_token if first_token is not None else time.perf_counter() - started
+                yield Token(citer.add(sentence))
+        timings["first_token_s"] = first_token
         timings["total_s"] = time.perf_counter() - started
         yield Final(Answer(question=question, text="".join(citer.parts), citations=citer.citations(), abstained=False,
-                           mode=mode, timings={k: round(v, 4) for k, v in timings.items()}))
+                           mode=mode, timings={k: round(v, 4) for k, v in timings.items()}, intro=intro))
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -189,17 +202,17 @@ class AnswerComposer:
                       timings={k: round(v, 4) for k, v in timings.items()})
 
     def _choose_passages(self, question: str, hits: list[Hit]) -> list[PromptPassage]:
-        """Each post's best passage, cut to the sentences closest to the question: short, clean prompts."""
+        """Each post's best passages, cut to the sentences that best answer the question: short, clean prompts."""
         per_passage = self.settings.answer.sentences_per_passage
         passages = []
         for number, hit in enumerate(hits, 1):
-            passage = hit.passages[0]
-            sentences = [s for s in split_sentences(passage.prose or passage.text) if re.search(r"[A-Za-z]{3}", s)]
+            text = "\n".join(p.prose or p.text for p in hit.passages[:self.settings.answer.passages_per_post])
+            sentences = list(dict.fromkeys(s for s in split_sentences(text) if re.search(r"[A-Za-z]{3}", s)))
             passages.append(PromptPassage(number, hit, sentences, sentences))
         everything = [s for p in passages for s in p.sentences]
         if everything:
             vectors = self._encode([question] + everything)
-            scores = iter(vectors[1:] @ vectors[0])
+            scores = iter(relevance(question, everything, vectors[1:] @ vectors[0]))
             for p in passages:
                 ranked = [(next(scores), i) for i in range(len(p.sentences))]
                 keep = sorted(i for _, i in sorted(ranked, reverse=True)[:per_passage])
@@ -213,6 +226,13 @@ class AnswerComposer:
         return messages + [{"role": "user", "content": self.prompts.user.format(passages=listed, question=question)}]
 
 
+def _month_year(date: str) -> str:
+    try:
+        return dt.date.fromisoformat(date).strftime("%B %Y")
+    except ValueError:
+        return date
+
+
 class Citer:
     """Numbers cited posts in order of first mention and puts [n] after each sentence."""
 
@@ -220,8 +240,23 @@ class Citer:
         self.passages = {p.number: p for p in passages}
         self.order: dict[int, int] = {}
         self.parts: list[str] = []
+        self.sentences = 0
 
-    def add(self, sentence: SupportedSentence, leading_space: bool) -> str:
+    def intro(self, template: str) -> str:
+        """The lead-in naming the top post (cited as [1]); empty when the template is empty."""
+        if not template.strip():
+            return ""
+        top = min(self.passages)
+        self.order.setdefault(top, 1)
+        post = self.passages[top].hit.post
+        month_year = _month_year(post.date)
+        part = template.format(title=post.title, date=post.date, month_year=month_year, number=1).strip()
+        self.parts.append(part)
+        return part
+
+    def add(self, sentence: SupportedSentence) -> str:
+        leading_space = bool(self.parts)
+        self.sentences += 1
         number = self.order.setdefault(sentence.passage, len(self.order) + 1)
         text = re.sub(r"^[-*•]\s+", "", sentence.text.strip())   # list items read as plain sentences
         end = text[-1] if text[-1:] in (".", "!", "?") else "."

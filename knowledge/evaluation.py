@@ -103,7 +103,7 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
             sources = [SourceSentence(text, c.number) for c in answer.citations for text in split_sentences(c.passage)]
             cfg = composer.settings.answer
             checker = SupportChecker(sources, composer.embedder.encode, cfg.support_threshold, cfg.support_word_coverage)
-            sentences = answer_sentences(answer.text)
+            sentences = answer_sentences(answer.body)
             supported += sum(checker.check(s) is not None for s in sentences)
             sentences_total += len(sentences)
         per_question.append(record)

@@ -61,6 +61,17 @@ def content_words(text: str) -> set[str]:
     return {w[:6] for w in _WORDS.findall(text.lower()) if w not in _COMMON and len(w) > 2}
 
 
+LEXICAL_WEIGHT = 0.3
+
+
+def relevance(question: str, sentences: list[str], similarities) -> np.ndarray:
+    """How well each sentence answers the question: cosine similarity plus a share of the
+    question's content words it contains (names and numbers matter to readers, embeddings blur them)."""
+    wanted = content_words(question)
+    overlap = np.array([len(wanted & content_words(s)) / len(wanted) if wanted else 0.0 for s in sentences])
+    return np.asarray(similarities) + LEXICAL_WEIGHT * overlap
+
+
 class SupportChecker:
     """A sentence is supported when a source sentence is close in meaning (cosine of embeddings)
     and its passage contains most of the sentence's content words. The second test catches
@@ -106,7 +117,8 @@ class SupportChecker:
         candidates = [i for i, s in enumerate(self.sources) if len(s.text.split()) >= 4]
         if not candidates:
             return []
-        scores = self.vectors[candidates] @ self.encode([question])[0]
+        scores = relevance(question, [self.sources[i].text for i in candidates],
+                           self.vectors[candidates] @ self.encode([question])[0])
         ranked = [candidates[i] for i in np.argsort(-scores)]
         top_passage = min(self.sources[i].passage for i in candidates)
         first = next(i for i in ranked if self.sources[i].passage == top_passage)

@@ -17,6 +17,7 @@ class Prompts:
     passage: str
     abstain: str
     abstain_with_related: str
+    answer_intro: str = ""
 
 
 def load_prompts(path: Path | None = None) -> Prompts:
@@ -29,7 +30,8 @@ def load_prompts(path: Path | None = None) -> Prompts:
     answer = raw.get("answer") or {}
     try:
         prompts = Prompts(system=answer.get("system") or "", user=answer["user"], passage=answer["passage"],
-                          abstain=raw["abstain"], abstain_with_related=raw["abstain_with_related"])
+                          abstain=raw["abstain"], abstain_with_related=raw["abstain_with_related"],
+                          answer_intro=raw.get("answer_intro") or "")
     except KeyError as exc:
         raise SettingsError(f"{path}: missing {exc.args[0]!r}") from None
     for field_name, needed in (("user", ("{passages}", "{question}")), ("passage", ("{text}",))):

@@ -71,13 +71,14 @@ class GeneratorSettings:
 @dataclass
 class AnswerSettings:
     posts: int = 3
+    passages_per_post: int = 2
     sentences_per_passage: int = 3
     abstain_below: float = 0.30
     abstain_below_with_unknown_terms: float = 0.40
     related_above: float = 0.30
     support_threshold: float = 0.70
     support_word_coverage: float = 0.75
-    extractive_sentences: int = 2
+    extractive_sentences: int = 3
 
 
 @dataclass

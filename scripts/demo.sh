@@ -8,11 +8,11 @@ export HF_HUB_OFFLINE=1 BLOGBOT_DATA_DIR=${BLOGBOT_DATA_DIR:-.blogbot}
 if [ -t 0 ]; then
     echo "Ask about the demo blog (an empty line quits)."
     while read -r -p "> " question && [ -n "$question" ]; do
-        .venv/bin/blogbot search "$question" --k 3
+        .venv/bin/blogbot ask "$question"
     done
 else
     for question in "How do I fine-tune an LLM on a small GPU?" "What did you write about Tekton?"; do
         echo "> $question"
-        .venv/bin/blogbot search "$question" --k 3
+        .venv/bin/blogbot ask "$question"
     done
 fi
