@@ -241,5 +241,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def run() -> None:
+    """Console entry point: run, flush, and leave without the interpreter's teardown of torch
+    and transformers (about 1.5 s of every command that loaded a model). Files and the index are
+    closed by then."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
