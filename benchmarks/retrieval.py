@@ -33,11 +33,6 @@ def run_ingest(corpus: Path, data_dir: Path) -> tuple[float, str]:
     return time.perf_counter() - started, done.stdout.strip()
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", default=str(SHARED / "corpus" / "heidloff-blog" / "_posts"))
@@ -62,7 +57,7 @@ def main() -> None:
 
         sys.path.insert(0, str(REPO))
         os.environ["HF_HUB_OFFLINE"] = "1"
-        from knowledge.evaluation import evaluate_retrieval, load_questions
+        from knowledge.evaluation import evaluate_retrieval, load_questions, percentile
         from knowledge.retrieval import Retriever
         from knowledge.settings import load_settings
 

@@ -99,13 +99,19 @@ def cmd_search(args) -> int:
     return 0
 
 
-def cmd_eval_answers(args) -> int:
-    from knowledge.evaluation import QuestionFileError, evaluate_answers, load_questions
+def _questions(args) -> list[dict]:
+    from knowledge.evaluation import QuestionFileError, load_questions
 
     try:
-        questions = load_questions(args.questions)
+        return load_questions(args.questions)
     except QuestionFileError as exc:
         raise UsageError(str(exc)) from None
+
+
+def cmd_eval_answers(args) -> int:
+    from knowledge.evaluation import evaluate_answers
+
+    questions = _questions(args)
     results = evaluate_answers(_composer(args), questions,
                                progress=lambda n, total: _stderr(f"… answered {n}/{total}") if not n % 5 else None)
     if args.json:
@@ -118,13 +124,9 @@ def cmd_eval_answers(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from knowledge.evaluation import QuestionFileError, evaluate_retrieval, load_questions
+    from knowledge.evaluation import evaluate_retrieval
 
-    try:
-        questions = load_questions(args.questions)
-    except QuestionFileError as exc:
-        raise UsageError(str(exc)) from None
-    results = evaluate_retrieval(_retriever(args), questions)
+    results = evaluate_retrieval(_retriever(args), _questions(args))
     if args.json:
         print(json.dumps(results))
         return 0

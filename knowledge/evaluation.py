@@ -63,7 +63,8 @@ def evaluate_retrieval(retriever: Retriever, questions: list[dict], modes=MODES)
     return results
 
 
-def _percentile(values: list[float], share: float) -> float:
+def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of `values` lie (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] if ordered else 0.0
 
@@ -115,10 +116,10 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
         "abstention_rate_unanswerable": round(abstained_ok / unanswerable, 3) if unanswerable else None,
         "false_abstention_rate": round(false_abstain / answerable, 3) if answerable else None,
         "support_rate": round(supported / sentences_total, 3) if sentences_total else None,
-        "first_token_s_p50": round(_percentile(first_token, 0.5), 3),
-        "first_token_s_p95": round(_percentile(first_token, 0.95), 3),
-        "total_s_p50": round(_percentile(total, 0.5), 3),
-        "total_s_p95": round(_percentile(total, 0.95), 3),
+        "first_token_s_p50": round(percentile(first_token, 0.5), 3),
+        "first_token_s_p95": round(percentile(first_token, 0.95), 3),
+        "total_s_p50": round(percentile(total, 0.5), 3),
+        "total_s_p95": round(percentile(total, 0.95), 3),
         "modes": modes,
         "per_question": per_question,
     }
