@@ -62,6 +62,7 @@ def content_words(text: str) -> set[str]:
 
 
 LEXICAL_WEIGHT = 0.3
+MIN_RELATIVE_SCORE = 0.75
 
 
 def relevance(question: str, sentences: list[str], similarities) -> np.ndarray:
@@ -119,8 +120,13 @@ class SupportChecker:
             return []
         scores = relevance(question, [self.sources[i].text for i in candidates],
                            self.vectors[candidates] @ self.encode([question])[0])
-        ranked = [candidates[i] for i in np.argsort(-scores)]
+        order = np.argsort(-scores)
+        ranked = [candidates[i] for i in order]
+        score_of = {candidates[i]: float(scores[i]) for i in order}
         top_passage = min(self.sources[i].passage for i in candidates)
         first = next(i for i in ranked if self.sources[i].passage == top_passage)
-        chosen = [first] + [i for i in ranked if i != first][:max(count - 1, 0)]
+        # Further sentences only when they answer nearly as well as the best one: a short answer
+        # beats one padded with loosely related sentences.
+        floor = MIN_RELATIVE_SCORE * score_of[ranked[0]]
+        chosen = [first] + [i for i in ranked if i != first and score_of[i] >= floor][:max(count - 1, 0)]
         return [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0) for i in sorted(chosen)]
