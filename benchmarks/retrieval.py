@@ -37,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", default=str(SHARED / "corpus" / "heidloff-blog" / "_posts"))
     parser.add_argument("--questions", default=str(SHARED / "eval" / "questions-dev.jsonl"))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="blogbot-bench-"))
