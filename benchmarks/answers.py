@@ -47,7 +47,7 @@ def generator_throughput(composer, question: str, repeats: int) -> dict:
     """Pieces per second of the streaming generator vs tokens per second of plain model.generate."""
     generator = composer.generator()
     hits = composer.retriever.search(question, k=composer.settings.answer.posts)
-    messages = composer._messages(question, composer._choose_passages(question, hits))
+    messages = composer._messages(question, composer._choose_passages(question, hits)[0])
     ids = generator.prompt_ids(messages)
     plain, streamed = [], []
     for _ in range(repeats):

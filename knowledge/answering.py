@@ -124,9 +124,9 @@ class AnswerComposer:
             yield Final(answer)
             return
 
-        passages = self._choose_passages(question, hits[:cfg.posts])
+        passages, question_vector, sentence_vectors = self._choose_passages(question, hits[:cfg.posts])
         checker = SupportChecker([SourceSentence(s, p.number) for p in passages for s in p.sentences],
-                                 self._encode, cfg.support_threshold, cfg.support_word_coverage)
+                                 self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors)
         citer = Citer(passages)
         # The reader sees where the answer comes from at once, while the answer is written.
         intro = citer.intro(self.prompts.answer_intro)
@@ -166,7 +166,7 @@ class AnswerComposer:
                 log.warning("generation failed, answering extractively: %s", exc)
         if not citer.sentences:
             mode = "extractive"
-            kept = checker.extractive(question, cfg.extractive_sentences) or [
+            kept = checker.extractive(question, cfg.extractive_sentences, question_vector) or [
                 SupportedSentence(passages[0].sentences[0] if passages[0].sentences else hits[0].snippet, 1, 0.0)]
             timings["first_sentence_s"] = time.perf_counter() - started
             first_token = first_token or timings["first_sentence_s"]
@@ -201,8 +201,10 @@ class AnswerComposer:
                       related=[Citation(i, h.post.title, h.post.url, h.post.permalink) for i, h in enumerate(related, 1)],
                       timings={k: round(v, 4) for k, v in timings.items()})
 
-    def _choose_passages(self, question: str, hits: list[Hit]) -> list[PromptPassage]:
-        """Each post's best passages, cut to the sentences that best answer the question: short, clean prompts."""
+    def _choose_passages(self, question: str, hits: list[Hit]):
+        """Each post's best passages, cut to the sentences that best answer the question: short, clean
+        prompts. Returns the passages, the question's vector and one vector per passage sentence (in
+        passage order), which the support check reuses."""
         per_passage = self.settings.answer.sentences_per_passage
         passages = []
         for number, hit in enumerate(hits, 1):
@@ -210,14 +212,13 @@ class AnswerComposer:
             sentences = list(dict.fromkeys(s for s in split_sentences(text) if re.search(r"[A-Za-z]{3}", s)))
             passages.append(PromptPassage(number, hit, sentences, sentences))
         everything = [s for p in passages for s in p.sentences]
-        if everything:
-            vectors = self._encode([question] + everything)
-            scores = iter(relevance(question, everything, vectors[1:] @ vectors[0]))
-            for p in passages:
-                ranked = [(next(scores), i) for i in range(len(p.sentences))]
-                keep = sorted(i for _, i in sorted(ranked, reverse=True)[:per_passage])
-                p.chosen = [p.sentences[i] for i in keep]
-        return passages
+        vectors = self._encode([question] + everything)
+        scores = iter(relevance(question, everything, vectors[1:] @ vectors[0]) if everything else [])
+        for p in passages:
+            ranked = [(next(scores), i) for i in range(len(p.sentences))]
+            keep = sorted(i for _, i in sorted(ranked, reverse=True)[:per_passage])
+            p.chosen = [p.sentences[i] for i in keep]
+        return passages, vectors[0], vectors[1:]
 
     def _messages(self, question: str, passages: list[PromptPassage]) -> list[dict[str, str]]:
         listed = "\n".join(self.prompts.passage.format(number=p.number, title=p.hit.post.title, text=" ".join(p.chosen))

@@ -78,12 +78,16 @@ class SupportChecker:
     and its passage contains most of the sentence's content words. The second test catches
     fluent sentences that mix the passage's topic with invented claims."""
 
-    def __init__(self, sources: list[SourceSentence], encode, threshold: float, word_coverage: float = 0.75):
+    def __init__(self, sources: list[SourceSentence], encode, threshold: float, word_coverage: float = 0.75,
+                 vectors: np.ndarray | None = None):
+        """`vectors`: the sources' embeddings when the caller has them already."""
         self.sources = sources
         self.encode = encode
         self.threshold = threshold
         self.word_coverage = word_coverage
-        self.vectors = encode([s.text for s in sources]) if sources else np.zeros((0, 1), dtype=np.float32)
+        if vectors is None:
+            vectors = encode([s.text for s in sources]) if sources else np.zeros((0, 1), dtype=np.float32)
+        self.vectors = vectors
         self.passage_words: dict[int, set[str]] = {}
         self.passage_numbers: dict[int, set[str]] = {}
         for source in sources:
@@ -111,15 +115,16 @@ class SupportChecker:
         self._seen.add(text.lower())
         return SupportedSentence(text, self.sources[best].passage, float(similarity[best]))
 
-    def extractive(self, question: str, count: int) -> list[SupportedSentence]:
+    def extractive(self, question: str, count: int, question_vector: np.ndarray | None = None) -> list[SupportedSentence]:
         """The `count` source sentences closest to the question, in reading order. The first
         comes from the top-ranked passage: retrieval ranked its post best on more evidence
         than one sentence's similarity."""
         candidates = [i for i, s in enumerate(self.sources) if len(s.text.split()) >= 4]
         if not candidates:
             return []
-        scores = relevance(question, [self.sources[i].text for i in candidates],
-                           self.vectors[candidates] @ self.encode([question])[0])
+        if question_vector is None:
+            question_vector = self.encode([question])[0]
+        scores = relevance(question, [self.sources[i].text for i in candidates], self.vectors[candidates] @ question_vector)
         order = np.argsort(-scores)
         ranked = [candidates[i] for i in order]
         score_of = {candidates[i]: float(scores[i]) for i in order}

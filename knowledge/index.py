@@ -106,11 +106,6 @@ def connect(data_dir: Path, create: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-    return row[0] if row else None
-
-
 def fingerprints(conn: sqlite3.Connection) -> dict[str, str]:
     """source path -> fingerprint of every indexed post."""
     return dict(conn.execute("SELECT source, fingerprint FROM posts"))
