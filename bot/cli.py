@@ -225,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     answers.add_argument("--questions", required=True, help="JSONL file in the format of questions-dev.jsonl")
     answers.add_argument("--json", action="store_true")
     answers.set_defaults(func=cmd_eval_answers)
+
+    from bot.cli_dialog import add_commands
+
+    add_commands(commands, common, kinds)
     return parser
 
 

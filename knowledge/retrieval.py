@@ -148,6 +148,21 @@ class Retriever:
                     found.append(word)
             return found
 
+    def post_passages(self, post_id: int) -> list[tuple[Passage, np.ndarray]]:
+        """Every passage of a post in reading order, with its vector."""
+        with self._lock:
+            self._refresh()
+            rows = self._conn.execute("SELECT id, heading, text, prose FROM chunks WHERE post_id=? ORDER BY ordinal",
+                                      (post_id,)).fetchall()
+            return [(Passage(cid, heading, text, prose, 0.0), self._matrix[self._row_of_chunk[cid]])
+                    for cid, heading, text, prose in rows]
+
+    def current_posts(self) -> dict:
+        """Every post's metadata, reloaded first if an ingest changed the index."""
+        with self._lock:
+            self._refresh()
+            return self.posts
+
     def close(self) -> None:
         self._conn.close()
 

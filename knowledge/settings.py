@@ -82,6 +82,24 @@ class AnswerSettings:
 
 
 @dataclass
+class NluSettings:
+    intent_threshold: float = 0.30
+    disambiguation_margin: float = 0.10
+    disambiguation_options: int = 3
+    fuzzy_score: int = 88
+    regularization: float = 8.0
+
+
+@dataclass
+class DialogSettings:
+    tracker_store: str = "sqlite"
+    session_timeout_minutes: float = 60.0
+    action_endpoint: str = ""
+    action_timeout_s: float = 30.0
+    history_events: int = 60
+
+
+@dataclass
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
@@ -89,6 +107,8 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     generator: GeneratorSettings = field(default_factory=GeneratorSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    nlu: NluSettings = field(default_factory=NluSettings)
+    dialog: DialogSettings = field(default_factory=DialogSettings)
 
 
 def config_dir() -> Path:

@@ -1,0 +1,44 @@
+"""action_answer_question: answer from the posts, streaming the tokens, with citations."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action
+from rasa_sdk.events import SlotSet
+
+from actions.service import in_thread, knowledge, post_list
+from knowledge.answering import Final, Token
+
+
+class ActionAnswerQuestion(Action):
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(self, dispatcher, tracker, domain):
+        question = tracker.get_slot("query") or tracker.latest_message.get("text") or ""
+        composer = knowledge().composer
+        answer = None
+        async for event in in_thread(composer.stream_answer(question)):
+            if isinstance(event, Token):
+                # `draft`: a piece of the text shown while it is written; the final message repeats it whole.
+                await dispatcher.stream_chunk(text=event.text, draft=True)
+            elif isinstance(event, Final):
+                answer = event.answer
+        await dispatcher.stream_end()
+        cites = [{"number": c.number, "title": c.title, "url": c.url, "permalink": c.permalink} for c in answer.citations]
+        events = [SlotSet("last_question", question)]
+        buttons = []
+        if answer.citations:
+            events += [SlotSet("knowledge_base_last_object", answer.citations[0].permalink),
+                       SlotSet("knowledge_base_last_object_type", "post")]
+        if answer.abstained and answer.related:
+            by_permalink = {p.permalink: p for p in knowledge().retriever.current_posts().values()}
+            posts = [by_permalink[r.permalink] for r in answer.related if r.permalink in by_permalink]
+            listing, cites, buttons = post_list(posts, "")
+            events.append(SlotSet("knowledge_base_listed_objects", [p.permalink for p in posts]))
+            text = answer.text.rstrip() + "\n" + listing
+        else:
+            text = answer.text
+        dispatcher.utter_message(text=text, buttons=buttons,
+                                 json_message={"citations": cites, "abstained": answer.abstained, "mode": answer.mode,
+                                               "timings": answer.timings})
+        return events

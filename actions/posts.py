@@ -1,0 +1,110 @@
+"""Actions that list posts: find_posts (about a topic), latest_posts, posts_by_date, list_topics."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action
+from rasa_sdk.events import SlotSet
+
+from actions.service import citation, knowledge, month_year, post_list, text
+from knowledge import catalog
+
+
+def _entity(tracker, name: str):
+    return next((e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == name), None)
+
+
+def _listed(posts: list) -> list:
+    return [SlotSet("knowledge_base_listed_objects", [p.permalink for p in posts])] if posts else []
+
+
+class ActionFindPosts(Action):
+    def name(self) -> str:
+        return "action_find_posts"
+
+    def run(self, dispatcher, tracker, domain):
+        topic = tracker.get_slot("topic") or tracker.latest_message.get("text") or ""
+        kb = knowledge()
+        period = tracker.get_slot("date") if _entity(tracker, "sys-date") else None
+        first, _, last = (period or "").partition("/")
+        hits = kb.retriever.search(topic, k=int(kb.texts.get("list_size", 5)), date_from=first or None,
+                                   date_to=last or None)
+        words = {w for w in topic.lower().split() if len(w) > 2}
+        wanted = kb.settings.answer.related_above
+        posts = [h.post for h in hits
+                 if (h.similarity or 0.0) >= wanted or words & set(h.post.title.lower().split())]
+        if not posts:
+            dispatcher.utter_message(text=text("find_posts.none", topic=topic), json_message={"citations": []})
+            return [SlotSet("knowledge_base_listed_objects", None)]
+        listing, cites, buttons = post_list(posts, text("find_posts.found", topic=topic))
+        dispatcher.utter_message(text=listing, buttons=buttons, json_message={"citations": cites})
+        return _listed(posts)
+
+
+class ActionLatestPosts(Action):
+    def name(self) -> str:
+        return "action_latest_posts"
+
+    def run(self, dispatcher, tracker, domain):
+        kb = knowledge()
+        posts = kb.retriever.current_posts().values()
+        listed = tracker.get_slot("knowledge_base_listed_objects") or []
+        if _entity(tracker, "scope") == "listed" and listed:
+            newest = catalog.newest(posts, 1, among=set(listed))
+            if newest:
+                post = newest[0]
+                dispatcher.utter_message(
+                    text=text("latest_posts.newest_of_listed", title=post.title, url=post.url,
+                              month_year=month_year(post.date)),
+                    json_message={"citations": [citation(post)]})
+                return [SlotSet("knowledge_base_last_object", post.permalink),
+                        SlotSet("knowledge_base_last_object_type", "post")]
+        newest = catalog.newest(posts, int(kb.texts.get("list_size", 5)))
+        listing, cites, buttons = post_list(newest, text("latest_posts.found"))
+        dispatcher.utter_message(text=listing, buttons=buttons, json_message={"citations": cites})
+        return _listed(newest)
+
+
+class ActionPostsByDate(Action):
+    def name(self) -> str:
+        return "action_posts_by_date"
+
+    def run(self, dispatcher, tracker, domain):
+        kb = knowledge()
+        period = tracker.get_slot("date") or ""
+        first, _, last = period.partition("/")
+        label = tracker.get_slot("date_text") or period
+        topic = _entity(tracker, "topic")
+        size = int(kb.texts.get("list_size", 5))
+        if topic:
+            posts = [h.post for h in kb.retriever.search(topic, k=size, date_from=first, date_to=last)]
+        else:
+            posts = catalog.in_period(kb.retriever.current_posts().values(), first, last or first)[:size]
+        if not posts:
+            dispatcher.utter_message(text=text("posts_by_date.none", period=label), json_message={"citations": []})
+            return []
+        listing, cites, buttons = post_list(posts, text("posts_by_date.found", period=label))
+        dispatcher.utter_message(text=listing, buttons=buttons, json_message={"citations": cites})
+        return _listed(posts)
+
+
+class ActionListTopics(Action):
+    def name(self) -> str:
+        return "action_list_topics"
+
+    def run(self, dispatcher, tracker, domain):
+        posts = list(knowledge().retriever.current_posts().values())
+        counts = catalog.topic_counts(posts)
+        if not counts:
+            dispatcher.utter_message(text=text("list_topics.none"))
+            return []
+        top = [topic for topic, _ in counts.most_common(40)]
+        # A two-word topic makes its parts redundant ("ibm bluemix" vs "bluemix"): keep the most frequent form.
+        chosen = []
+        for topic in top:
+            if not any(topic in other.split() or other in topic.split() for other in chosen):
+                chosen.append(topic)
+        chosen = chosen[:12]
+        lines = [text("list_topics.found")] + [f"- {t} ({counts[t]})" for t in chosen]
+        buttons = [{"title": t, "payload": f'/find_posts{{"topic": "{t}"}}'} for t in chosen[:5]]
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons, json_message={"citations": []})
+        return []

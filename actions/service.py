@@ -1,0 +1,120 @@
+"""The knowledge the actions share: one retriever, answer composer and feedback store per
+process, and the helpers that turn posts into the channel-neutral message (text, citations,
+buttons).
+
+`configure(data_dir)` sets it up; without it the first action uses `BLOGBOT_DATA_DIR` (else
+`./.blogbot`), so `python -m rasa_sdk --actions actions` works too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+import yaml
+
+from knowledge.settings import Settings, SettingsError, config_dir, load_settings
+
+_lock = threading.Lock()
+_knowledge: "Knowledge | None" = None
+
+
+@dataclass
+class Knowledge:
+    data_dir: Path
+    settings: Settings
+    retriever: object
+    composer: object
+    feedback: object
+    texts: dict
+
+
+def load_texts(path: Path | None = None) -> dict:
+    path = path or config_dir() / "responses.yml"
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+
+
+def configure(data_dir: str | Path, settings: Settings | None = None, composer=None) -> Knowledge:
+    """Load the knowledge base of `data_dir` for the actions of this process."""
+    global _knowledge
+    from knowledge.answering import AnswerComposer
+    from knowledge.feedback import FeedbackStore
+    from knowledge.retrieval import Retriever
+
+    settings = settings or load_settings()
+    with _lock:
+        if composer is None:
+            composer = AnswerComposer(data_dir, settings, retriever=Retriever(data_dir, settings))
+        _knowledge = Knowledge(Path(data_dir), settings, composer.retriever, composer, FeedbackStore(data_dir),
+                               load_texts())
+        return _knowledge
+
+
+def knowledge() -> Knowledge:
+    if _knowledge is None:
+        configure(os.environ.get("BLOGBOT_DATA_DIR") or ".blogbot")
+    return _knowledge
+
+
+def text(key: str, **values) -> str:
+    """A text of responses.yml ("find_posts.found"), filled in."""
+    node = knowledge().texts
+    for part in key.split("."):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    return str(node or "").format(**values) if node else ""
+
+
+def month_year(date: str) -> str:
+    try:
+        return dt.date.fromisoformat(date).strftime("%B %Y")
+    except ValueError:
+        return date
+
+
+def citation(post) -> dict:
+    return {"title": post.title, "url": post.url, "permalink": post.permalink, "date": post.date}
+
+
+def post_list(posts: list, heading: str) -> tuple[str, list[dict], list[dict]]:
+    """Markdown of a numbered list of posts, its citations and a "Summarize #n" button per post."""
+    lines = [heading] if heading else []
+    buttons = []
+    for number, post in enumerate(posts, 1):
+        lines.append(text("post_line", number=number, title=post.title, url=post.url, date=post.date,
+                          month_year=month_year(post.date)))
+        label = text("buttons.summarize", number=number)
+        if label:
+            buttons.append({"title": label, "payload": f'/summarize_post{{"mention": "{number}"}}'})
+    return "\n".join(lines), [citation(p) for p in posts], buttons
+
+
+async def in_thread(iterator: Iterator) -> AsyncIterator:
+    """Iterate a blocking iterator (the generator) on a worker thread, without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    done = object()
+    items: asyncio.Queue = asyncio.Queue()
+
+    def work() -> None:
+        try:
+            for item in iterator:
+                loop.call_soon_threadsafe(items.put_nowait, item)
+        except BaseException as exc:     # handed to the awaiting side
+            loop.call_soon_threadsafe(items.put_nowait, exc)
+        loop.call_soon_threadsafe(items.put_nowait, done)
+
+    threading.Thread(target=work, name="action-work", daemon=True).start()
+    while True:
+        item = await items.get()
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item

@@ -1,0 +1,142 @@
+"""The dialogue commands of `blogbot`: parse, chat, actions, eval nlu."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from bot.cli import UsageError, _data_dir, _settings, _stderr
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
+
+
+def _nlu(args):
+    from bot.nlu import load_nlu
+    from knowledge.index import IndexUnavailable
+    from knowledge.retrieval import Retriever
+    from knowledge.settings import SettingsError
+
+    settings = _settings()
+    try:
+        posts = Retriever(_data_dir(args), settings).current_posts().values()
+    except IndexUnavailable:
+        posts = ()       # no blog indexed yet: no topic values, the rest works
+    try:
+        return load_nlu(_data_dir(args), settings, posts)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_parse(args) -> int:
+    if args.jsonl and args.text:
+        raise UsageError("give either a TEXT or --jsonl (texts on stdin), not both")
+    if not args.jsonl and not (args.text or "").strip():
+        raise UsageError("parse needs a TEXT (or --jsonl to read texts from stdin)")
+    nlu = _nlu(args)
+    if not args.jsonl:
+        parse = nlu.parse(args.text)
+        if args.json:
+            print(json.dumps(parse.as_json(), ensure_ascii=False))
+            return 0
+        print(f"intent: {parse.intent or '(none: anything_else)'} ({parse.confidence:.2f})")
+        for name, confidence in parse.intent_ranking[1:4]:
+            print(f"  then: {name} ({confidence:.2f})")
+        for entity in parse.entities:
+            print(f"entity: @{entity.entity}:{entity.value}  \"{parse.text[entity.start:entity.end]}\"")
+        return 0
+    for line in sys.stdin:
+        if line.strip():
+            print(json.dumps(nlu.parse(line.strip()).as_json(), ensure_ascii=False), flush=True)
+    return 0
+
+
+def _engine(args):
+    from bot.assistant import load_assistant
+    from knowledge.index import IndexUnavailable
+    from knowledge.settings import SettingsError
+
+    _logging()
+    try:
+        return load_assistant(_data_dir(args), _settings(), action_endpoint=getattr(args, "action_endpoint", None))
+    except (IndexUnavailable, SettingsError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_chat(args) -> int:
+    from bot.terminal import chat
+
+    chat(_engine(args), sender_id=args.sender)
+    return 0
+
+
+def cmd_actions(args) -> int:
+    from bot.action_server import serve_actions
+    from knowledge.index import IndexUnavailable
+
+    _logging()
+    logging.getLogger("bot").setLevel(logging.INFO)
+    try:
+        serve_actions(args.host, args.port, _data_dir(args),
+                      ready=lambda: _stderr(f"action server listening on http://{args.host}:{args.port}/webhook"))
+    except IndexUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def cmd_eval_nlu(args) -> int:
+    from bot.nlu_evaluation import UtteranceFileError, cross_validate, evaluate_nlu, load_utterances
+
+    try:
+        utterances = load_utterances(args.utterances) if args.utterances else None
+    except UtteranceFileError as exc:
+        raise UsageError(str(exc)) from None
+    nlu = _nlu(args)
+    results = {}
+    if utterances:
+        results["held_out"] = evaluate_nlu(nlu, utterances)
+    results["cross_validation"] = cross_validate(nlu, args.folds)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for name, scored in results.items():
+        line = f"{name}: {scored['utterances']} utterances, accuracy {scored['accuracy']:.3f}"
+        if "accuracy_top1" in scored:
+            line += f" (top-1 {scored['accuracy_top1']:.3f}, {scored['below_threshold']} below the threshold)"
+        print(line)
+        print(f"  {'intent':20} {'precision':>9} {'recall':>7} {'n':>4}")
+        for intent, m in scored["per_intent"].items():
+            precision = "-" if m["precision"] is None else f"{m['precision']:.3f}"
+            recall = "-" if m["recall"] is None else f"{m['recall']:.3f}"
+            print(f"  {intent:20} {precision:>9} {recall:>7} {m['support']:>4}")
+        if scored["confusions"]:
+            print("  confusions (gold -> predicted):")
+            for c in scored["confusions"][:15]:
+                print(f"    {c['gold']} -> {c['predicted']}: {c['count']}")
+    return 0
+
+
+def add_commands(commands, common, evaluate_kinds) -> None:
+    parse = commands.add_parser("parse", parents=[common], help="intent and entities of a text (NLU only)")
+    parse.add_argument("text", nargs="?")
+    parse.add_argument("--json", action="store_true", help="one JSON object")
+    parse.add_argument("--jsonl", action="store_true", help="texts from stdin, one JSON line out per text")
+    parse.set_defaults(func=cmd_parse)
+
+    chat = commands.add_parser("chat", parents=[common], help="hold a conversation in the terminal")
+    chat.add_argument("--sender", default="terminal", help="conversation id (default: terminal)")
+    chat.add_argument("--action-endpoint", help="run actions on this `blogbot actions` server (…/webhook)")
+    chat.set_defaults(func=cmd_chat)
+
+    actions = commands.add_parser("actions", parents=[common], help="run the rasa-sdk action server")
+    actions.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    actions.add_argument("--port", type=int, default=5055, help="port (default 5055)")
+    actions.set_defaults(func=cmd_actions)
+
+    nlu = evaluate_kinds.add_parser("nlu", parents=[common], help="intent accuracy, precision/recall, confusions")
+    nlu.add_argument("--utterances", help='held-out JSONL file of {"text", "intent"} lines')
+    nlu.add_argument("--folds", type=int, default=5, help="cross-validation folds over the configured examples")
+    nlu.add_argument("--json", action="store_true")
+    nlu.set_defaults(func=cmd_eval_nlu)

@@ -1,0 +1,63 @@
+"""What the dialogue layer gives channels: channel-neutral messages and turn events.
+
+A turn yields `Token`s while an answer is written (optional to show), one `BotMessage` per
+message, and ends with one `TurnResult`. Channels render `BotMessage` their own way (Block Kit,
+HTML, terminal); its text is Markdown.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Button:
+    title: str
+    payload: str     # sent back as the reader's next message when pressed
+
+
+@dataclass
+class Citation:
+    title: str
+    url: str
+    permalink: str
+    number: int | None = None
+
+
+@dataclass
+class BotMessage:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    abstained: bool | None = None       # set on answers: True when the blog does not cover it
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data["citations"] = [{k: v for k, v in c.items() if v is not None} for c in data["citations"]]
+        return data
+
+
+@dataclass
+class Token:
+    text: str
+
+
+@dataclass
+class TurnResult:
+    sender_id: str
+    text: str
+    intent: str | None
+    confidence: float
+    entities: list[dict]
+    messages: list[BotMessage]
+    context: dict
+    node: str | None
+    new_session: bool = False
+
+    def as_json(self) -> dict:
+        return {"sender_id": self.sender_id, "text": self.text, "intent": self.intent,
+                "confidence": round(self.confidence, 4), "entities": self.entities, "node": self.node,
+                "messages": [m.as_json() for m in self.messages], "context": self.context,
+                "new_session": self.new_session}

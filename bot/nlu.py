@@ -1,0 +1,65 @@
+"""NLU: the intent ranking and the entities of one message (`blogbot parse`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.entities import EntityExtractor, load_entity_definitions
+from knowledge.catalog import blog_topics
+from bot.intents import IntentClassifier, load_intents
+from bot.system_entities import Entity
+from knowledge.settings import Settings
+
+MAX_TEXT_CHARS = 2048
+
+
+@dataclass
+class Parse:
+    text: str
+    intent: str | None                 # None: no intent reached the threshold
+    confidence: float
+    intent_ranking: list[tuple[str, float]]
+    entities: list[Entity] = field(default_factory=list)
+
+    def entity(self, name: str) -> Entity | None:
+        return next((e for e in self.entities if e.entity == name), None)
+
+    def as_json(self, ranking: int = 10) -> dict:
+        return {"text": self.text, "intent": self.intent, "confidence": round(self.confidence, 4),
+                "intent_ranking": [{"name": n, "confidence": round(c, 4)} for n, c in self.intent_ranking[:ranking]],
+                "entities": [e.as_json() for e in self.entities]}
+
+
+class Nlu:
+    """Intent classifier + entity extractor. `posts` are the blog's posts (topic values)."""
+
+    def __init__(self, settings: Settings, encode, posts=(), cache_dir: Path | None = None, model_name: str = ""):
+        self.settings = settings.nlu
+        self.intents = load_intents()
+        self.classifier = IntentClassifier(self.intents, encode, cache_dir, model_name, self.settings.regularization)
+        self.definitions = load_entity_definitions()
+        self.set_posts(posts)
+
+    def set_posts(self, posts) -> None:
+        """Refresh the `topic` values from the blog's posts (after an ingest)."""
+        self.extractor = EntityExtractor(self.definitions, blog_topics(posts), self.settings.fuzzy_score)
+
+    def parse(self, text: str, today: dt.date | None = None) -> Parse:
+        text = text.strip()[:MAX_TEXT_CHARS]
+        if not text:
+            return Parse(text, None, 0.0, [], [])
+        ranking = self.classifier.rank(text)
+        top, confidence = ranking[0]
+        intent = top if confidence >= self.settings.intent_threshold else None
+        return Parse(text, intent, confidence, ranking, self.extractor.extract(text, today))
+
+
+def load_nlu(data_dir: Path, settings: Settings, posts=()) -> Nlu:
+    """The NLU with the configured embedder, caching example embeddings under the data dir."""
+    from knowledge.embedder import get_embedder
+
+    embedder = get_embedder(settings.embedder)
+    name = f"{embedder.name}|{settings.embedder.dtype}"
+    return Nlu(settings, embedder.encode, posts, Path(data_dir) / "nlu", name)

@@ -1,0 +1,68 @@
+"""`blogbot chat`: a conversation in the terminal. Citations print as a numbered list of titles
+and links; buttons as numbered choices the reader can type."""
+
+from __future__ import annotations
+
+import sys
+
+from bot.messages import BotMessage, Token, TurnResult
+
+PROMPT = "you> "
+
+
+def render(message: BotMessage) -> str:
+    lines = [message.text] if message.text else []
+    if message.citations:
+        lines.append("Sources:")
+        for number, citation in enumerate(message.citations, 1):
+            lines.append(f"  [{citation.number or number}] {citation.title} — {citation.url}")
+    for number, button in enumerate(message.buttons, 1):
+        lines.append(f"  ({number}) {button.title}")
+    return "\n".join(lines)
+
+
+def chat(engine, sender_id: str = "terminal", stdin=sys.stdin, stdout=sys.stdout, stream: bool | None = None,
+         on_turn=lambda text, result: None) -> None:
+    """Hold a conversation until end of input or "/quit". A number picks a button of the last message."""
+    stream = stdout.isatty() if stream is None else stream
+    buttons = _show(engine.welcome(sender_id), stdout, stream)
+    while True:
+        if stdin is sys.stdin and stdout.isatty():
+            try:
+                line = input(PROMPT)
+            except EOFError:
+                break
+        else:
+            line = stdin.readline()
+            if not line:
+                break
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/quit", "/exit"):
+            break
+        if text.isdigit() and 1 <= int(text) <= len(buttons):
+            text = buttons[int(text) - 1].payload
+        result_holder = []
+        buttons = _show(engine.handle(sender_id, text), stdout, stream, result_holder)
+        if result_holder:
+            on_turn(text, result_holder[0])
+
+
+def _show(events, stdout, stream: bool, results: list | None = None) -> list:
+    buttons, drafted = [], False
+    for event in events:
+        if isinstance(event, Token) and stream:
+            stdout.write(("bot> " if not drafted else "") + event.text.replace("\n", " "))
+            stdout.flush()
+            drafted = True
+        elif isinstance(event, BotMessage):
+            if drafted:
+                stdout.write("\r\033[K")
+                drafted = False
+            stdout.write("bot> " + render(event).replace("\n", "\n     ") + "\n")
+            stdout.flush()
+            buttons = event.buttons or buttons
+        elif isinstance(event, TurnResult) and results is not None:
+            results.append(event)
+    return buttons

@@ -1,0 +1,97 @@
+"""Conversation state per sender: in memory (tests) or SQLite (default: survives a restart).
+
+A conversation idle for longer than the timeout starts afresh on its next message.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Conversation:
+    sender_id: str
+    started_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    context: dict = field(default_factory=dict)      # Watson context variables = rasa-sdk slots
+    events: list = field(default_factory=list)       # rasa-sdk style events: user, bot, slot
+    pending: dict | None = None                      # a slot being filled or a "Did you mean…" open
+    turns: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Conversation":
+        return cls(**json.loads(text))
+
+
+class MemoryTrackerStore:
+    def __init__(self):
+        self._items: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def load(self, sender_id: str) -> Conversation | None:
+        with self._lock:
+            raw = self._items.get(sender_id)
+        return Conversation.from_json(raw) if raw else None
+
+    def save(self, conversation: Conversation) -> None:
+        with self._lock:
+            self._items[conversation.sender_id] = conversation.to_json()
+
+    def delete(self, sender_id: str) -> None:
+        with self._lock:
+            self._items.pop(sender_id, None)
+
+
+class SqliteTrackerStore:
+    """One row per sender in `<data dir>/conversations.sqlite3`; each save is one transaction."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        with self._conn() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS conversations (sender_id TEXT PRIMARY KEY, "
+                         "updated_at REAL NOT NULL, state TEXT NOT NULL)")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._local.conn = conn
+        return conn
+
+    def load(self, sender_id: str) -> Conversation | None:
+        row = self._conn().execute("SELECT state FROM conversations WHERE sender_id = ?", (sender_id,)).fetchone()
+        if not row:
+            return None
+        try:
+            return Conversation.from_json(row[0])
+        except (ValueError, TypeError):
+            return None        # a row from an incompatible version: start afresh
+
+    def save(self, conversation: Conversation) -> None:
+        with self._conn() as conn:
+            conn.execute("INSERT INTO conversations (sender_id, updated_at, state) VALUES (?, ?, ?) "
+                         "ON CONFLICT(sender_id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state",
+                         (conversation.sender_id, conversation.updated_at, conversation.to_json()))
+
+    def delete(self, sender_id: str) -> None:
+        with self._conn() as conn:
+            conn.execute("DELETE FROM conversations WHERE sender_id = ?", (sender_id,))
+
+
+def open_tracker_store(kind: str, data_dir: Path):
+    if kind == "memory":
+        return MemoryTrackerStore()
+    if kind == "sqlite":
+        return SqliteTrackerStore(Path(data_dir) / "conversations.sqlite3")
+    raise ValueError(f"dialog.tracker_store must be sqlite or memory, not {kind!r}")
