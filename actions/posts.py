@@ -91,9 +91,13 @@ class ActionListTopics(Action):
     def name(self) -> str:
         return "action_list_topics"
 
+    _counted: tuple[object, object] = (None, None)    # (the posts counted, their topic counts)
+
     def run(self, dispatcher, tracker, domain):
-        posts = list(knowledge().retriever.current_posts().values())
-        counts = catalog.topic_counts(posts)
+        posts = knowledge().retriever.current_posts()      # a new dict after each ingest
+        if ActionListTopics._counted[0] is not posts:
+            ActionListTopics._counted = (posts, catalog.topic_counts(posts.values()))
+        counts = ActionListTopics._counted[1]
         if not counts:
             dispatcher.utter_message(text=text("list_topics.none"))
             return []

@@ -3,12 +3,14 @@ process, and the helpers that turn posts into the channel-neutral message (text,
 buttons).
 
 `configure(data_dir)` sets it up; without it the first action uses `BLOGBOT_DATA_DIR` (else
-`./.blogbot`), so `python -m rasa_sdk --actions actions` works too.
+`./.blogbot`), so `python -m rasa_sdk --actions actions` works too. A process that serves several
+blogs (tests) runs each action with its blog's knowledge set in `current_knowledge`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import os
 import threading
@@ -22,6 +24,7 @@ from knowledge.settings import Settings, SettingsError, config_dir, load_setting
 
 _lock = threading.Lock()
 _knowledge: "Knowledge | None" = None
+current_knowledge: contextvars.ContextVar["Knowledge | None"] = contextvars.ContextVar("current_knowledge", default=None)
 
 
 @dataclass
@@ -59,6 +62,10 @@ def configure(data_dir: str | Path, settings: Settings | None = None, composer=N
 
 
 def knowledge() -> Knowledge:
+    """The knowledge of the action being run (else the process's, loaded on first use)."""
+    chosen = current_knowledge.get()
+    if chosen is not None:
+        return chosen
     if _knowledge is None:
         configure(os.environ.get("BLOGBOT_DATA_DIR") or ".blogbot")
     return _knowledge

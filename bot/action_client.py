@@ -46,9 +46,14 @@ class _ThreadSink:
 
 
 class InProcessActionClient:
-    def __init__(self, executor=None, timeout_s: float = 30.0):
+    """Runs actions on one event loop of its own (a background thread), like an action server would."""
+
+    def __init__(self, executor=None, timeout_s: float = 30.0, knowledge=None):
         self.executor = executor or load_executor()
         self.timeout_s = timeout_s
+        self.knowledge = knowledge      # actions.service.Knowledge of this client's blog
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, name="actions-loop", daemon=True).start()
 
     def action_names(self) -> list[str]:
         return sorted(self.executor.actions)
@@ -56,14 +61,18 @@ class InProcessActionClient:
     def run(self, payload: dict) -> Iterator[dict]:
         items: queue.Queue = queue.Queue()
 
-        def work() -> None:
+        async def work() -> None:
+            if self.knowledge is not None:
+                from actions.service import current_knowledge
+
+                current_knowledge.set(self.knowledge)     # this task's context only
             try:
-                asyncio.run(self.executor.run(payload, sink=_ThreadSink(items)))
+                await self.executor.run(payload, sink=_ThreadSink(items))
             except Exception:   # reported through the stream_error item the executor put first
                 log.debug("action %s raised", payload.get("next_action"), exc_info=True)
             items.put({"event": "_finished"})
 
-        threading.Thread(target=work, name=f"action-{payload.get('next_action')}", daemon=True).start()
+        asyncio.run_coroutine_threadsafe(work(), self._loop)
         yield from _until_done(items, self.timeout_s, payload.get("next_action"))
 
 

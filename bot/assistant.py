@@ -38,9 +38,8 @@ def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str 
 
         composer = AnswerComposer(data_dir, settings, retriever=retriever)
         composer.generator()   # load (or convert, the first time) now rather than in the first answer
-        configure(data_dir, settings, composer)
-        actions = InProcessActionClient(load_executor(), timeout)
-    nlu = load_nlu(data_dir, settings, retriever.current_posts().values())
+        actions = InProcessActionClient(load_executor(), timeout, knowledge=configure(data_dir, settings, composer))
+    nlu = load_nlu(data_dir, settings, retriever.current_posts)
     kind = tracker_store or settings.dialog.tracker_store
     store = MemoryTrackerStore() if kind == "memory" else open_tracker_store(kind, data_dir)
     return DialogEngine(load_dialog(), nlu, actions, store, settings, load_followup_rules(), today=today)

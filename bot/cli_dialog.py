@@ -1,4 +1,4 @@
-"""The dialogue commands of `blogbot`: parse, chat, actions, eval nlu."""
+"""The dialogue commands of `blogbot`: parse, chat, actions, test, eval nlu."""
 
 from __future__ import annotations
 
@@ -68,8 +68,65 @@ def _engine(args):
 def cmd_chat(args) -> int:
     from bot.terminal import chat
 
-    chat(_engine(args), sender_id=args.sender)
+    engine = _engine(args)
+    recorder = None
+    if args.record:
+        from bot.conversation_record import Recorder
+
+        recorder = Recorder(args.record)
+    try:
+        chat(engine, sender_id=args.sender, on_turn=recorder.add if recorder else (lambda step, result: None))
+    finally:
+        if recorder and recorder.steps:
+            recorder.save()
+            _stderr(f"saved the conversation as a test script: {args.record}")
     return 0
+
+
+def cmd_test(args) -> int:
+    from pathlib import Path
+
+    from bot.conversation_runner import Engines, error_result, format_result, run_script, write_junit
+    from bot.conversation_scripts import ScriptError, load_scripts, script_files
+    from knowledge.index import index_path
+
+    paths = [Path(p) for p in (args.paths or ["tests/conversations"])]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    files = script_files(paths)
+    if not files:
+        raise UsageError(f"no .yml conversation files in {', '.join(map(str, paths))}")
+    if not index_path(_data_dir(args)).exists():
+        raise UsageError(f"no index in {_data_dir(args)}: run 'blogbot ingest PATH' first (or pass --data-dir)")
+    _logging()
+    engines = Engines(_data_dir(args))
+    results = []
+    for file in files:
+        try:
+            scripts = load_scripts(file)
+        except ScriptError as exc:
+            scripts = []
+            results.append(error_result(exc))
+            _report(results[-1], args.json)
+        for script in scripts:
+            results.append(run_script(script, engines))
+            _report(results[-1], args.json)
+    if args.junit:
+        write_junit(results, Path(args.junit))
+    failed = sum(1 for r in results if not r.passed)
+    if not args.json:
+        print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _report(result, as_json: bool) -> None:
+    from bot.conversation_runner import format_result
+
+    if as_json:
+        print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
+    else:
+        print(format_result(result), flush=True)
 
 
 def cmd_actions(args) -> int:
@@ -128,7 +185,14 @@ def add_commands(commands, common, evaluate_kinds) -> None:
     chat = commands.add_parser("chat", parents=[common], help="hold a conversation in the terminal")
     chat.add_argument("--sender", default="terminal", help="conversation id (default: terminal)")
     chat.add_argument("--action-endpoint", help="run actions on this `blogbot actions` server (…/webhook)")
+    chat.add_argument("--record", metavar="FILE.yml", help="save the conversation as a test script")
     chat.set_defaults(func=cmd_chat)
+
+    test = commands.add_parser("test", parents=[common], help="run scripted conversations")
+    test.add_argument("paths", nargs="*", help="files or folders of .yml scripts (default: tests/conversations)")
+    test.add_argument("--json", action="store_true", help='one JSON line per conversation: {"name", "file", "passed", "failure"}')
+    test.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    test.set_defaults(func=cmd_test)
 
     actions = commands.add_parser("actions", parents=[common], help="run the rasa-sdk action server")
     actions.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

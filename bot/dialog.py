@@ -104,6 +104,14 @@ class DialogEngine:
     def reset(self, sender_id: str) -> None:
         self.store.delete(sender_id)
 
+    def set_context(self, sender_id: str, values: dict) -> None:
+        """Set context variables of a conversation (starting it if needed) before its next turn."""
+        with self._locks[sender_id]:
+            conversation, _ = self._conversation(sender_id)
+            conversation.context.update(values)
+            conversation.updated_at = self.clock()
+            self.store.save(conversation)
+
     def welcome(self, sender_id: str) -> Iterator:
         """Open a conversation: run the node whose condition is `welcome`, if any."""
         return self._run(sender_id, None, welcome=True)

@@ -77,9 +77,13 @@ def load_dialog(path: Path | None = None) -> DialogConfig:
         unknown = set(spec) - _NODE_KEYS
         if unknown:
             raise SettingsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        if not isinstance(spec.get("context") or {}, dict):
+            raise SettingsError(f"{where}: context must be a mapping of variables to values")
+        condition = spec["condition"]
+        condition = str(condition).lower() if isinstance(condition, bool) else str(condition)  # YAML reads true as True
         try:
             nodes.append(DialogNode(
-                id=str(spec["id"]), condition=parse_condition(str(spec["condition"])), title=str(spec.get("title") or ""),
+                id=str(spec["id"]), condition=parse_condition(condition), title=str(spec.get("title") or ""),
                 context=dict(spec.get("context") or {}), slots=[_slot(s, where) for s in spec.get("slots") or []],
                 response=_response(spec.get("response"), where), action=spec.get("action"),
                 jump_to=spec.get("jump_to"), digressions=bool(spec.get("digressions", True))))
@@ -104,8 +108,11 @@ def _slot(spec, where: str) -> Slot:
     unknown = set(spec) - _SLOT_KEYS
     if unknown:
         raise SettingsError(f"{where}: slot {spec['variable']}: unknown key(s) {', '.join(sorted(unknown))}")
-    return Slot(str(spec["variable"]), parse_condition(str(spec["check_for"])), str(spec["prompt"]),
-                bool(spec.get("accept_text", False)))
+    try:
+        check_for = parse_condition(str(spec["check_for"]))
+    except ConditionError as exc:
+        raise SettingsError(f"{where}: slot {spec['variable']}: check_for: {exc}") from None
+    return Slot(str(spec["variable"]), check_for, str(spec["prompt"]), bool(spec.get("accept_text", False)))
 
 
 def _response(spec, where: str) -> Response | None:
@@ -117,7 +124,11 @@ def _response(spec, where: str) -> Response | None:
     if unknown:
         raise SettingsError(f"{where}: response: unknown key(s) {', '.join(sorted(unknown))}")
     texts = spec.get("text") or []
-    texts = [texts] if isinstance(texts, str) else [str(t) for t in texts]
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, list) or not all(isinstance(t, (str, int, float)) for t in texts):
+        raise SettingsError(f"{where}: response text must be a string or a list of strings")
+    texts = [str(t) for t in texts]
     selection = spec.get("selection", "sequential")
     if selection not in _SELECTIONS:
         raise SettingsError(f"{where}: response selection must be one of {', '.join(_SELECTIONS)}")

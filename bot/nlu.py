@@ -33,18 +33,25 @@ class Parse:
 
 
 class Nlu:
-    """Intent classifier + entity extractor. `posts` are the blog's posts (topic values)."""
+    """Intent classifier + entity extractor. `posts` gives the blog's posts (for the topic values):
+    a collection, or a function returning the current ones, so a re-ingest updates the topics."""
 
     def __init__(self, settings: Settings, encode, posts=(), cache_dir: Path | None = None, model_name: str = ""):
         self.settings = settings.nlu
         self.intents = load_intents()
         self.classifier = IntentClassifier(self.intents, encode, cache_dir, model_name, self.settings.regularization)
         self.definitions = load_entity_definitions()
-        self.set_posts(posts)
+        self._posts_source = posts if callable(posts) else (lambda: posts)
+        self._posts_seen = None
+        self.extractor = self._current_extractor()
 
-    def set_posts(self, posts) -> None:
-        """Refresh the `topic` values from the blog's posts (after an ingest)."""
-        self.extractor = EntityExtractor(self.definitions, blog_topics(posts), self.settings.fuzzy_score)
+    def _current_extractor(self) -> EntityExtractor:
+        posts = self._posts_source()
+        if posts is not self._posts_seen:
+            self._posts_seen = posts
+            values = posts.values() if isinstance(posts, dict) else posts
+            self.extractor = EntityExtractor(self.definitions, blog_topics(values), self.settings.fuzzy_score)
+        return self.extractor
 
     def parse(self, text: str, today: dt.date | None = None) -> Parse:
         text = text.strip()[:MAX_TEXT_CHARS]
@@ -53,7 +60,7 @@ class Nlu:
         ranking = self.classifier.rank(text)
         top, confidence = ranking[0]
         intent = top if confidence >= self.settings.intent_threshold else None
-        return Parse(text, intent, confidence, ranking, self.extractor.extract(text, today))
+        return Parse(text, intent, confidence, ranking, self._current_extractor().extract(text, today))
 
 
 def load_nlu(data_dir: Path, settings: Settings, posts=()) -> Nlu:

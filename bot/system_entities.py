@@ -146,6 +146,11 @@ def _period(kind: str, m: re.Match, today: dt.date) -> tuple[dt.date, dt.date, b
     return None
 
 
+def _same_day_in(day: dt.date, year: int) -> dt.date:
+    """`day` moved to `year` (29 February becomes the 28th)."""
+    return day.replace(year=year, day=min(day.day, calendar.monthrange(year, day.month)[1]))
+
+
 def _atoms(text: str, today: dt.date) -> list[DateSpan]:
     taken = [False] * len(text)
     found = []
@@ -154,7 +159,7 @@ def _atoms(text: str, today: dt.date) -> list[DateSpan]:
             if any(taken[m.start():m.end()]):
                 continue
             if kind == "month" and m.group("month").lower() in ("may", "mar", "jan", "jun", "dec", "sept", "sep",
-                                                               "oct", "nov", "aug", "feb", "apr", "jul"):
+                                                               "oct", "nov", "aug", "feb", "apr", "jul", "march"):
                 # Short or ambiguous words ("may", "mar") count only next to a date word.
                 before = text[:m.start()].lower().rstrip()
                 if not re.search(r"\b(in|since|before|after|from|between|until|and|to|of|during)$", before):
@@ -178,13 +183,16 @@ def find_dates(text: str, today: dt.date | None = None) -> list[Entity]:
         nxt = atoms[i + 1] if i + 1 < len(atoms) else None
         start, end, first, last = atom.start, atom.end, atom.first, atom.last
         if nxt and _RANGE_JOIN.match(text[atom.end:nxt.start]):
+            head_first, head_last = atom.first, atom.last
             if not atom.has_year and nxt.has_year:      # "between May and July 2021"
-                first = first.replace(year=nxt.first.year)
+                head_first, head_last = head_first.replace(year=nxt.first.year), _same_day_in(head_last, nxt.first.year)
+            if not atom.has_year and not nxt.has_year and head_first > nxt.first:   # "between November and February"
+                head_first, head_last = head_first.replace(year=nxt.first.year - 1), _same_day_in(head_last, nxt.first.year - 1)
             joined = _RANGE.search(text[:atom.start])
             start = joined.start() if joined else atom.start
-            end, last = nxt.end, nxt.last
-            if first > last:
-                first, last = last, first
+            end = nxt.end
+            # Either end may come first ("between 2021 and 2019"): the range spans both periods.
+            first, last = min(head_first, nxt.first), max(head_last, nxt.last)
             i += 1
         else:
             opener = _OPEN_BEFORE.search(text[:atom.start])

@@ -22,8 +22,9 @@ def render(message: BotMessage) -> str:
 
 
 def chat(engine, sender_id: str = "terminal", stdin=sys.stdin, stdout=sys.stdout, stream: bool | None = None,
-         on_turn=lambda text, result: None) -> None:
-    """Hold a conversation until end of input or "/quit". A number picks a button of the last message."""
+         on_turn=lambda step, result: None) -> None:
+    """Hold a conversation until end of input or "/quit". A number picks a button of the last message.
+    `on_turn(step, result)` sees each turn: step is {"user": text} or {"click": button label}."""
     stream = stdout.isatty() if stream is None else stream
     buttons = _show(engine.welcome(sender_id), stdout, stream)
     while True:
@@ -41,12 +42,14 @@ def chat(engine, sender_id: str = "terminal", stdin=sys.stdin, stdout=sys.stdout
             continue
         if text in ("/quit", "/exit"):
             break
+        step = {"user": text}
         if text.isdigit() and 1 <= int(text) <= len(buttons):
+            step = {"click": buttons[int(text) - 1].title}
             text = buttons[int(text) - 1].payload
         result_holder = []
         buttons = _show(engine.handle(sender_id, text), stdout, stream, result_holder)
         if result_holder:
-            on_turn(text, result_holder[0])
+            on_turn(step, result_holder[0])
 
 
 def _show(events, stdout, stream: bool, results: list | None = None) -> list:

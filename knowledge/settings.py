@@ -155,4 +155,27 @@ def load_settings(path: Path | None = None) -> Settings:
     return Settings(**{name: _section(cls, raw.get(name), name) for name, cls in _SECTIONS.items()})
 
 
+def apply_overrides(settings: Settings, overrides: dict) -> Settings:
+    """Settings with some keys replaced ({section: {key: value}}); unknown keys are SettingsErrors."""
+    from dataclasses import asdict
+
+    if not overrides:
+        return settings
+    if not isinstance(overrides, dict):
+        raise SettingsError("settings overrides must be a mapping of sections")
+    unknown = set(overrides) - set(_SECTIONS)
+    if unknown:
+        raise SettingsError(f"settings: unknown section(s): {', '.join(sorted(unknown))}")
+
+    def merge(base: dict, extra: dict) -> dict:
+        merged = dict(base)
+        for key, value in extra.items():
+            merged[key] = merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        return merged
+
+    current = asdict(settings)
+    return Settings(**{name: _section(cls, merge(current[name], overrides.get(name) or {}), name)
+                       for name, cls in _SECTIONS.items()})
+
+
 _SECTIONS = {f.name: f.default_factory for f in fields(Settings)}

@@ -21,6 +21,8 @@ from knowledge.settings import load_settings  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 DEMO_BLOG = REPO / "demo" / "blog"
 DEMO_QUESTIONS = REPO / "demo" / "questions.jsonl"
+# The real blog in ../shared (not ours: read from there, never copied into the repo).
+CORPUS = REPO.parent / "shared" / "corpus" / "heidloff-blog" / "_posts"
 BLOGBOT = Path(sys.executable).parent / "blogbot"
 
 
@@ -84,3 +86,64 @@ def retriever(demo_index) -> Retriever:
     searcher = Retriever(demo_index, load_settings())
     yield searcher
     searcher.close()
+
+
+# The date conversations in tests happen on, so "last year" and "this month" are fixed.
+TODAY = __import__("datetime").date(2026, 11, 26)
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_index):
+    """The assistant on the demo blog: in-process actions, conversations in memory. Shared by
+    the whole session: tests use their own sender ids so conversations stay apart."""
+    from bot.assistant import load_assistant
+
+    return load_assistant(demo_index, load_settings(), tracker_store="memory", today=TODAY)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def action_server(demo_index):
+    """A real `blogbot actions` server on the demo index; yields its webhook URL."""
+    import subprocess
+    import time
+
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen([str(BLOGBOT), "actions", "--data-dir", str(demo_index), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"blogbot actions did not start: {process.stdout.read()[-3000:]}")
+        time.sleep(0.3)
+    yield f"http://127.0.0.1:{port}/webhook"
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory):
+    """(data dir, ingest report) of the real corpus in ../shared, ingested once (about 90 s)."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"real corpus not found at {CORPUS} (the shared/ checkout next to the repo is absent)")
+    data_dir = tmp_path_factory.mktemp("real-index")
+    report = ingest(CORPUS, data_dir, load_settings())
+    return data_dir, report

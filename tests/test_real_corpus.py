@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from knowledge.ingest import ingest
 from knowledge.retrieval import Retriever
 from knowledge.settings import load_settings
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "heidloff-blog" / "_posts"
+from conftest import CORPUS
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def real_index(tmp_path_factory):
-    if not CORPUS.is_dir():
-        pytest.skip(f"real corpus not found at {CORPUS} (the shared/ checkout next to the repo is absent)")
-    data_dir = tmp_path_factory.mktemp("real-index")
-    report = ingest(CORPUS, data_dir, load_settings())
-    return data_dir, report
 
 
 def test_real_corpus_is_indexed(real_index):
