@@ -14,7 +14,13 @@ def _entity(tracker, name: str):
 
 
 def _listed(posts: list) -> list:
-    return [SlotSet("knowledge_base_listed_objects", [p.permalink for p in posts])] if posts else []
+    """rasa-sdk's knowledge-base slots after showing a list: the list, and as the last object the
+    only post shown (several: none, so "it" means the list's first, not an older post)."""
+    if not posts:
+        return []
+    return [SlotSet("knowledge_base_listed_objects", [p.permalink for p in posts]),
+            SlotSet("knowledge_base_last_object", posts[0].permalink if len(posts) == 1 else None),
+            SlotSet("knowledge_base_last_object_type", "post")]
 
 
 class ActionFindPosts(Action):
@@ -101,7 +107,7 @@ class ActionListTopics(Action):
         if not counts:
             dispatcher.utter_message(text=text("list_topics.none"))
             return []
-        top = [topic for topic, _ in counts.most_common(40)]
+        top = sorted(counts, key=lambda t: (-counts[t], t))[:40]     # ties by name: the same list every run
         # A two-word topic makes its parts redundant ("ibm bluemix" vs "bluemix"): keep the most frequent form.
         chosen = []
         for topic in top:

@@ -109,7 +109,7 @@ class HttpActionClient:
         try:
             if self._streams:
                 with self._client.stream("POST", f"{self.endpoint}/stream", json=payload) as response:
-                    if response.status_code == 404 and not response.headers.get("content-type", "").startswith("application/x-ndjson"):
+                    if response.status_code == 404 and not _names_an_action(response):
                         self._streams = False       # a stock rasa-sdk server: unary webhook only
                     else:
                         _raise_for_status(response, action)
@@ -145,6 +145,15 @@ class HttpActionClient:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _names_an_action(response: httpx.Response) -> bool:
+    """A 404 of our stream route names the unknown action; a server without the route does not."""
+    try:
+        response.read()
+        return "action_name" in response.json()
+    except Exception:
+        return False
 
 
 def _raise_for_status(response: httpx.Response, action: str) -> None:

@@ -77,6 +77,8 @@ def run_script(script: Script, engines: Engines) -> ScriptResult:
                 result.passed = False
                 result.failure = (f"step {number} (line {step.line}): no button labelled {step.click!r} "
                                   f"(offered: {labels})")
+                if "#" in labels and "#" not in step.click:
+                    result.failure += "; note: YAML reads an unquoted # as a comment, quote the label"
                 break
             said, text = f"[presses {button.title!r}]", button.payload
         else:

@@ -136,6 +136,7 @@ class DialogEngine:
                     node = next((n for n in self.config.nodes if n.condition.evaluate(turn)), None)
                     if node is not None and "welcome" in node.condition.source:
                         yield from self._run_node(node, turn)
+                        yield from turn.messages
                 else:
                     yield from self._turn(turn, text or "")
                     conversation.turns += 1

@@ -24,6 +24,7 @@ class FollowupRule:
     needs: list[str]
     intent: str
     entities: dict[str, str] = field(default_factory=dict)
+    after_intents: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -52,8 +53,12 @@ def load_followup_rules(path: Path | None = None) -> list[FollowupRule]:
             patterns = [re.compile(p, re.I) for p in spec["patterns"]]
         except re.error as exc:
             raise SettingsError(f"{path}: follow-up {name}: bad pattern: {exc}") from None
+        unknown = set(spec) - {"name", "patterns", "needs", "intent", "entities", "after_intents"}
+        if unknown:
+            raise SettingsError(f"{path}: follow-up {name}: unknown key(s) {', '.join(sorted(unknown))}")
         rules.append(FollowupRule(name, patterns, needs, str(spec["intent"]),
-                                  {str(k): str(v) for k, v in (spec.get("entities") or {}).items()}))
+                                  {str(k): str(v) for k, v in (spec.get("entities") or {}).items()},
+                                  [str(i) for i in spec.get("after_intents") or []]))
     return rules
 
 
@@ -65,6 +70,8 @@ def match_followup(rules: list[FollowupRule], text: str, context: dict, last_int
     stripped = text.strip()
     for rule in rules:
         if rule.needs and not any(facts[need] for need in rule.needs):
+            continue
+        if rule.after_intents and last_intent not in rule.after_intents:
             continue
         for pattern in rule.patterns:
             m = pattern.fullmatch(stripped)
