@@ -1,9 +1,10 @@
-"""The dialogue commands of `blogbot`: parse, chat, actions, test, eval nlu."""
+"""The dialogue commands of `blogbot`: parse, chat, actions, serve, slack, test, eval nlu."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 
 from bot.cli import UsageError, _data_dir, _settings, _stderr
@@ -143,6 +144,47 @@ def cmd_actions(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from bot.web.server import build_app, serve
+    from knowledge.index import IndexUnavailable
+    from knowledge.settings import SettingsError
+
+    _logging()
+    settings = _settings()
+    host = args.host or settings.web.host
+    port = args.port or settings.web.port
+    try:
+        app = build_app(_data_dir(args), settings, action_endpoint=args.action_endpoint)
+    except (IndexUnavailable, SettingsError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    slack = ("Slack events at /slack/events" if os.environ.get("SLACK_BOT_TOKEN") and
+             os.environ.get("SLACK_SIGNING_SECRET") else "Slack off: SLACK_BOT_TOKEN/SLACK_SIGNING_SECRET unset")
+    serve(app, host, port, ready=lambda: _stderr(f"blogbot is ready: open http://{shown}:{port}/ "
+                                                   f"(widget: http://{shown}:{port}/widget.js; {slack})"))
+    return 0
+
+
+def cmd_slack(args) -> int:
+    from knowledge.feedback import FeedbackStore
+
+    if not args.socket:
+        raise UsageError("Slack's HTTP mode runs inside `blogbot serve` (POST /slack/events); "
+                         "use `blogbot slack --socket` for Socket Mode")
+    token, app_token = os.environ.get("SLACK_BOT_TOKEN"), os.environ.get("SLACK_APP_TOKEN")
+    if not token or not app_token:
+        raise UsageError("Socket Mode needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…) in the environment")
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.app import create_slack_app
+
+    engine = _engine(args)
+    app = create_slack_app(engine, FeedbackStore(_data_dir(args)), token, None, os.environ.get("SLACK_API_URL"))
+    _stderr("blogbot: connected to Slack in Socket Mode (Ctrl-C stops)")
+    SocketModeHandler(app, app_token).start()
+    return 0
+
+
 def cmd_eval_nlu(args) -> int:
     from bot.nlu_evaluation import UtteranceFileError, cross_validate, evaluate_nlu, load_utterances
 
@@ -198,6 +240,16 @@ def add_commands(commands, common, evaluate_kinds) -> None:
     actions.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     actions.add_argument("--port", type=int, default=5055, help="port (default 5055)")
     actions.set_defaults(func=cmd_actions)
+
+    serve = commands.add_parser("serve", parents=[common], help="web chat API, widget and demo page")
+    serve.add_argument("--host", help="address to bind (default: web.host in settings, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: web.port in settings, 8000)")
+    serve.add_argument("--action-endpoint", help="run actions on this `blogbot actions` server (…/webhook)")
+    serve.set_defaults(func=cmd_serve)
+
+    slack = commands.add_parser("slack", parents=[common], help="the Slack app in Socket Mode")
+    slack.add_argument("--socket", action="store_true", help="connect with SLACK_APP_TOKEN (no public URL needed)")
+    slack.set_defaults(func=cmd_slack)
 
     nlu = evaluate_kinds.add_parser("nlu", parents=[common], help="intent accuracy, precision/recall, confusions")
     nlu.add_argument("--utterances", help='held-out JSONL file of {"text", "intent"} lines')

@@ -104,6 +104,20 @@ class DialogEngine:
     def reset(self, sender_id: str) -> None:
         self.store.delete(sender_id)
 
+    def has_conversation(self, sender_id: str) -> bool:
+        """Whether a conversation with this sender is on record (and not timed out)."""
+        conversation = self.store.load(sender_id)
+        return conversation is not None and \
+            self.clock() - conversation.updated_at <= self.settings.dialog.session_timeout_minutes * 60
+
+    def message_of(self, sender_id: str, message_id: str) -> dict | None:
+        """The bot event of a message the assistant sent in this conversation (recent ones)."""
+        conversation = self.store.load(sender_id)
+        for event in reversed(conversation.events if conversation else []):
+            if event.get("event") == "bot" and (event.get("data") or {}).get("message_id") == message_id:
+                return event
+        return None
+
     def set_context(self, sender_id: str, values: dict) -> None:
         """Set context variables of a conversation (starting it if needed) before its next turn."""
         with self._locks[sender_id]:
@@ -371,7 +385,8 @@ class DialogEngine:
     def _say(self, turn: _Turn, message: BotMessage) -> None:
         turn.messages.append(message)
         turn.conversation.events.append({"event": "bot", "text": message.text, "timestamp": self.clock(),
-                                         "data": {"buttons": [b.__dict__ for b in message.buttons]}})
+                                         "data": {"buttons": [b.__dict__ for b in message.buttons],
+                                                  "message_id": message.id}})
 
     def _call_action(self, name: str, turn: _Turn) -> Iterator:
         payload = self._action_payload(name, turn)

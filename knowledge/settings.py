@@ -100,6 +100,20 @@ class DialogSettings:
 
 
 @dataclass
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_origins: list = field(default_factory=list)
+    max_text_chars: int = 2048
+    rate_limit_per_minute: int = 30
+    rate_limit_burst: int = 10
+    workers: int = 2
+    queue_size: int = 8
+    retry_after_s: int = 5
+    widget_title: str = "Ask the blog"
+
+
+@dataclass
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
@@ -109,6 +123,7 @@ class Settings:
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     nlu: NluSettings = field(default_factory=NluSettings)
     dialog: DialogSettings = field(default_factory=DialogSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 def config_dir() -> Path:

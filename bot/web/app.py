@@ -1,0 +1,255 @@
+"""The chat HTTP API (FastAPI) around the channel-neutral dialogue engine.
+
+    POST /api/chat/start    {"session_id"?} -> the welcome message and conversation starters
+    POST /api/chat          {"session_id"?, "text"} or {"session_id", "button"} -> the bot's messages
+    POST /api/chat/stream   the same as Server-Sent Events: session, token…, message…, done
+    POST /api/feedback      {"session_id", "message_id", "rating": "up"|"down", "comment"?}
+    GET  /healthz           200 once the assistant can take questions
+    GET  /widget.js, /      the chat widget, and a demo page that carries it
+
+Every error is JSON `{"error": "..."}`: 400 malformed JSON, 413 text too long, 422 bad fields,
+429 too many requests (Retry-After), 503 all workers busy and the queue full (Retry-After).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.messages import BotMessage, Token, TurnResult
+from bot.web.limits import QueueFull, RateLimiter, TurnPool
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+SESSION_ID = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+class ChatRequest(BaseModel):
+    session_id: str | None = Field(None, pattern=SESSION_ID, description="omit to start a conversation")
+    text: str | None = Field(None, description="what the reader typed")
+    button: str | None = Field(None, description="the value of a button the reader pressed")
+
+    @model_validator(mode="after")
+    def one_of_text_or_button(self):
+        if (self.text is None or not self.text.strip()) == (self.button is None or not self.button.strip()):
+            raise ValueError("give exactly one of text (non-empty) or button")
+        return self
+
+
+class Citation(BaseModel):
+    title: str
+    url: str
+    permalink: str
+    number: int | None = None
+
+
+class Button(BaseModel):
+    title: str
+    payload: str
+
+
+class Message(BaseModel):
+    id: str
+    text: str = Field(description="Markdown")
+    citations: list[Citation]
+    buttons: list[Button]
+    abstained: bool | None = None
+
+
+class ChatResponse(BaseModel):
+    session_id: str
+    messages: list[Message]
+    intent: str | None = None
+    new_session: bool = False
+
+
+class StartRequest(BaseModel):
+    session_id: str | None = Field(None, pattern=SESSION_ID)
+
+
+class FeedbackRequest(BaseModel):
+    session_id: str = Field(pattern=SESSION_ID)
+    message_id: str = Field(min_length=1, max_length=64)
+    rating: str = Field(pattern="^(up|down)$")
+    comment: str | None = Field(None, max_length=2000)
+
+
+class Problem(Exception):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def create_app(engine, settings, feedback_store, title: str | None = None) -> FastAPI:
+    """The web app over a loaded dialogue engine."""
+    web = settings.web
+    app = FastAPI(title="blogbot chat API", version="1", docs_url=None, redoc_url=None)
+    limiter = RateLimiter(web.rate_limit_per_minute, web.rate_limit_burst)
+    pool = TurnPool(web.workers, web.queue_size)
+    app.state.pool = pool
+    if web.allowed_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(web.allowed_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"], max_age=600)
+
+    @app.exception_handler(Problem)
+    async def problem(_request, exc: Problem):
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request, exc: RequestValidationError):
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"error": "the body is not valid JSON"}, status_code=400)
+        details = [f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'body'}: {e.get('msg')}" for e in errors]
+        return JSONResponse({"error": "; ".join(details)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request, exc: StarletteHTTPException):
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def crash(_request, exc: Exception):
+        log.exception("web: unexpected error")
+        return JSONResponse({"error": "internal error, logged"}, status_code=500)
+
+    def admit(request: Request) -> None:
+        wait = limiter.check(request.client.host if request.client else "unknown")
+        if wait:
+            raise Problem(429, "too many requests: slow down", {"Retry-After": str(max(1, round(wait + 0.5)))})
+
+    def begin(body: ChatRequest) -> tuple[str, str, bool]:
+        text = body.text if body.text is not None and body.text.strip() else body.button
+        if len(text) > web.max_text_chars:
+            raise Problem(413, f"the message is longer than {web.max_text_chars} characters")
+        session = body.session_id
+        new = not session or not engine.has_conversation(_sender(session))
+        if new:
+            session = uuid.uuid4().hex      # an unknown session starts afresh, under a new id
+        return session, text, new
+
+    def submit(fn, *args):
+        try:
+            return pool.submit(fn, *args)
+        except QueueFull:
+            raise Problem(503, "the assistant is busy: try again shortly",
+                          {"Retry-After": str(web.retry_after_s)}) from None
+
+    @app.post("/api/chat/start", response_model=ChatResponse, responses={429: {}, 503: {}})
+    async def chat_start(request: Request, body: StartRequest | None = None):
+        """Open the conversation: the welcome message and its conversation starters."""
+        admit(request)
+        session = body.session_id if body else None
+        new = not session or not engine.has_conversation(_sender(session))
+        if new:
+            session = uuid.uuid4().hex
+        result: TurnResult = await asyncio.wrap_future(submit(engine.respond, _sender(session), None))
+        return {"session_id": session, "messages": [m.as_json() for m in result.messages], "intent": None,
+                "new_session": new}
+
+    @app.post("/api/chat", response_model=ChatResponse, responses={400: {}, 413: {}, 429: {}, 503: {}})
+    async def chat(body: ChatRequest, request: Request):
+        admit(request)
+        session, text, new = begin(body)
+        result: TurnResult = await asyncio.wrap_future(submit(engine.respond, _sender(session), text))
+        return {"session_id": session, "messages": [m.as_json() for m in result.messages],
+                "intent": result.intent, "new_session": new}
+
+    @app.post("/api/chat/stream", responses={200: {"content": {"text/event-stream": {}}}, 413: {}, 429: {}, 503: {}})
+    async def chat_stream(body: ChatRequest, request: Request):
+        admit(request)
+        session, text, new = begin(body)
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue = asyncio.Queue()
+        done = object()
+
+        def work() -> None:
+            try:
+                for event in engine.handle(_sender(session), text):
+                    loop.call_soon_threadsafe(events.put_nowait, event)
+            except Exception as exc:     # reported to the client as an error event
+                log.exception("web: turn failed")
+                loop.call_soon_threadsafe(events.put_nowait, exc)
+            loop.call_soon_threadsafe(events.put_nowait, done)
+
+        submit(work)
+
+        async def stream():
+            yield _sse("session", {"session_id": session, "new_session": new})
+            while True:
+                event = await events.get()
+                if event is done:
+                    return
+                if isinstance(event, Token):
+                    yield _sse("token", {"text": event.text})
+                elif isinstance(event, BotMessage):
+                    yield _sse("message", event.as_json())
+                elif isinstance(event, TurnResult):
+                    yield _sse("done", {"session_id": session, "intent": event.intent})
+                elif isinstance(event, Exception):
+                    yield _sse("error", {"error": "the assistant failed on this message; it was logged"})
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.post("/api/feedback", status_code=201, responses={404: {}, 422: {}, 429: {}})
+    async def feedback(body: FeedbackRequest, request: Request):
+        admit(request)
+        sender = _sender(body.session_id)
+        message = engine.message_of(sender, body.message_id)
+        if message is None:
+            raise Problem(404, "no such message in this session")
+        question = _question_before(engine, sender, body.message_id)
+        feedback_id = await asyncio.to_thread(feedback_store.record, sender, body.rating, body.message_id,
+                                              body.comment, question, message.get("text"))
+        return {"id": feedback_id}
+
+    @app.get("/healthz")
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget():
+        return FileResponse(STATIC / "widget.js", media_type="application/javascript",
+                            headers={"Cache-Control": "no-cache"})
+
+    @app.get("/", include_in_schema=False)
+    async def demo_page():
+        page = (STATIC / "demo.html").read_text(encoding="utf-8")
+        page = page.replace("{{title}}", _html_attr(title or web.widget_title))
+        return HTMLResponse(page, headers={"Content-Security-Policy":
+                                           "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"})
+
+    return app
+
+
+def _sender(session_id: str) -> str:
+    return f"web:{session_id}"
+
+
+def _question_before(engine, sender: str, message_id: str) -> str | None:
+    conversation = engine.store.load(sender)
+    question = None
+    for event in conversation.events if conversation else []:
+        if event.get("event") == "user":
+            question = event.get("text")
+        if (event.get("data") or {}).get("message_id") == message_id:
+            return question
+    return None
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _html_attr(text: str) -> str:
+    return re.sub(r"[&<>\"']", lambda m: f"&#{ord(m.group(0))};", text)
