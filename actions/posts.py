@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
@@ -11,6 +13,10 @@ from knowledge import catalog
 
 def _entity(tracker, name: str):
     return next((e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == name), None)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def _listed(posts: list) -> list:
@@ -28,20 +34,22 @@ class ActionFindPosts(Action):
         return "action_find_posts"
 
     def run(self, dispatcher, tracker, domain):
-        topic = tracker.get_slot("topic") or tracker.latest_message.get("text") or ""
+        subject = tracker.get_slot("subject") or tracker.get_slot("topic") or tracker.latest_message.get("text") or ""
+        canonical = _entity(tracker, "topic")
+        # The reader's words, plus the topic they stand for ("RAG" -> retrieval augmented generation).
+        query = f"{subject} {canonical}" if canonical and str(canonical).lower() not in subject.lower() else subject
         kb = knowledge()
-        period = tracker.get_slot("date") if _entity(tracker, "sys-date") else None
+        period = _entity(tracker, "sys-date")        # "posts about kubernetes from 2021": only that time
         first, _, last = (period or "").partition("/")
-        hits = kb.retriever.search(topic, k=int(kb.texts.get("list_size", 5)), date_from=first or None,
+        hits = kb.retriever.search(query, k=int(kb.texts.get("list_size", 5)), date_from=first or None,
                                    date_to=last or None)
-        words = {w for w in topic.lower().split() if len(w) > 2}
+        words = {w for w in _words(query) if len(w) > 2}
         wanted = kb.settings.answer.related_above
-        posts = [h.post for h in hits
-                 if (h.similarity or 0.0) >= wanted or words & set(h.post.title.lower().split())]
+        posts = [h.post for h in hits if (h.similarity or 0.0) >= wanted or words & _words(h.post.title)]
         if not posts:
-            dispatcher.utter_message(text=text("find_posts.none", topic=topic), json_message={"citations": []})
+            dispatcher.utter_message(text=text("find_posts.none", topic=subject), json_message={"citations": []})
             return [SlotSet("knowledge_base_listed_objects", None)]
-        listing, cites, buttons = post_list(posts, text("find_posts.found", topic=topic))
+        listing, cites, buttons = post_list(posts, text("find_posts.found", topic=subject))
         dispatcher.utter_message(text=listing, buttons=buttons, json_message={"citations": cites})
         return _listed(posts)
 

@@ -33,7 +33,9 @@ def _resolve(tracker, posts: dict):
     post = catalog.by_title(posts.values(), reference)
     if post is None:
         hits = knowledge().retriever.search(reference, k=1)
-        post = hits[0].post if hits else None
+        # A reply typed into the "Which post?" prompt must resemble some post, or it names none.
+        wanted = knowledge().settings.answer.related_above if kind == "text" else 0.0
+        post = hits[0].post if hits and (hits[0].similarity or 0.0) >= wanted else None
     return post
 
 

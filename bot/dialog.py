@@ -35,7 +35,7 @@ NONE_OF_THE_ABOVE = "anything_else"
 _MAX_JUMPS = 10
 _MAX_SLOT_TRIES = 3
 # Slots of rasa-sdk's knowledge-base convention, and ours, declared in the domain sent to actions.
-_SLOTS = ["topic", "date", "date_text", "post", "post_entity", "query", "mention", "last_question", "last_answer",
+_SLOTS = ["topic", "subject", "date", "date_text", "post", "post_entity", "query", "mention", "last_question", "last_answer",
           "knowledge_base_listed_objects", "knowledge_base_last_object", "knowledge_base_last_object_type"]
 
 
@@ -189,8 +189,8 @@ class DialogEngine:
         if turn.parse.intent not in ("feedback_positive", "feedback_negative") and turn.messages:
             last = turn.messages[-1]
             conversation.context["last_answer"] = {"id": last.id, "question": text, "text": last.text}
-        if turn.parse.intent and turn.parse.intent != NONE_OF_THE_ABOVE:
-            conversation.context["last_intent"] = turn.parse.intent
+        if turn.parse.intent and turn.parse.intent != NONE_OF_THE_ABOVE and turn.node != "disambiguation":
+            conversation.context["last_intent"] = turn.parse.intent     # a guess offered in "Did you mean" is not
         for message in turn.messages:
             yield message
 

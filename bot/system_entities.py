@@ -37,6 +37,7 @@ _ATOMS = [
     ("day_month_year", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.I)),
     ("month_year", re.compile(rf"\b{_MONTH},?\s+(?:of\s+)?{_YEAR}\b", re.I)),
     ("season_year", re.compile(rf"\b{_SEASON}{_YEAR}\b", re.I)),
+    ("quarter_year", re.compile(rf"\bQ(?P<quarter>[1-4])[\s/-]*{_YEAR}\b", re.I)),
     ("relative_count", re.compile(rf"\b(?:(?:in\s+)?the\s+)?(?:last|past|previous)\s+{_COUNT}\s+(?P<unit>days?|weeks?|months?|years?)\b", re.I)),
     ("ago", re.compile(rf"\b{_COUNT}\s+(?P<unit>days?|weeks?|months?|years?)\s+ago\b", re.I)),
     ("relative", re.compile(r"\b(?P<which>this|last|past|previous|current)\s+(?P<unit>week|month|year|spring|summer|autumn|fall|winter)\b", re.I)),
@@ -101,6 +102,9 @@ def _period(kind: str, m: re.Match, today: dt.date) -> tuple[dt.date, dt.date, b
     if kind == "season_year":
         first, last = _SEASONS[g["season"].lower()]
         return dt.date(int(g["year"]), first, 1), _month_end(int(g["year"]), last), True
+    if kind == "quarter_year":
+        first = (int(g["quarter"]) - 1) * 3 + 1
+        return dt.date(int(g["year"]), first, 1), _month_end(int(g["year"]), first + 2), True
     if kind == "year":
         return dt.date(int(g["year"]), 1, 1), dt.date(int(g["year"]), 12, 31), True
     if kind == "month":

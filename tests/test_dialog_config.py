@@ -31,8 +31,8 @@ def test_every_intent_has_a_node(dialog):
 
 def test_slots_check_for_entities(dialog):
     find_posts = dialog.node("find_posts")
-    assert [slot.variable for slot in find_posts.slots] == ["topic"]
-    assert find_posts.slots[0].check_for.references() == ["quoted_title", "topic"]
+    assert [slot.variable for slot in find_posts.slots] == ["subject"]
+    assert find_posts.slots[0].check_for.references() == ["quoted_title", "subject", "topic"]
     assert dialog.node("posts_by_date").slots[0].check_for.references() == ["sys-date"]
 
 

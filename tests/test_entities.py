@@ -78,7 +78,7 @@ def test_topic_counts_count_posts_per_topic():
 
 
 def test_blog_topic_found_in_text(extractor):
-    assert found(extractor, "posts about tekton pipelines?") == [("topic", "tekton pipelines", "tekton pipelines")]
+    assert ("topic", "tekton pipelines", "tekton pipelines") in found(extractor, "posts about tekton pipelines?")
     assert values(extractor, "anything on Quarkus", "topic") == ["quarkus"]
 
 
@@ -137,8 +137,22 @@ def test_no_mention_in_time_words_or_statements(extractor, text):
 
 def test_entities_come_in_text_order_with_dates(extractor):
     text = "newest posts about k8s from last year"
-    assert found(extractor, text) == [("order", "newest", "newest"), ("topic", "kubernetes", "k8s"),
-                                      ("sys-date", "2025-01-01/2025-12-31", "last year")]
+    assert found(extractor, text) == [("order", "newest", "newest"), ("subject", "k8s", "k8s"),
+                                      ("topic", "kubernetes", "k8s"), ("sys-date", "2025-01-01/2025-12-31", "last year")]
+
+
+@pytest.mark.parametrize("text, subject", [
+    ("do you have posts about Rust?", "Rust"),
+    ("posts about kafka published in 2020", "kafka"),
+    ("what did you write on serverless back in 2018", "serverless"),
+    ("anything on vector databases from last year?", "vector databases"),
+])
+def test_subject_is_what_posts_are_asked_about_without_the_time(extractor, text, subject):
+    assert values(extractor, text, "subject") == [subject]
+
+
+def test_no_subject_for_pronouns(extractor):
+    assert values(extractor, "tell me more about it", "subject") == []
 
 
 # -- entities.yml errors -------------------------------------------------------------------------
