@@ -15,6 +15,7 @@ from bot.dialog_config import load_dialog
 from bot.followups import load_followup_rules
 from bot.nlu import load_nlu
 from bot.tracker_store import MemoryTrackerStore, open_tracker_store
+from knowledge.index import read_meta
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,4 +43,10 @@ def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str 
     nlu = load_nlu(data_dir, settings, retriever.current_posts)
     kind = tracker_store or settings.dialog.tracker_store
     store = MemoryTrackerStore() if kind == "memory" else open_tracker_store(kind, data_dir)
-    return DialogEngine(load_dialog(), nlu, actions, store, settings, load_followup_rules(), today=today)
+    dialog = load_dialog()
+    # The blog's own title and author (from its config file, at ingest) start every conversation's
+    # context, unless dialog.yml sets them.
+    meta = read_meta(data_dir)
+    dialog.context = {"author": meta.get("blog_author") or "the blog's author",
+                      "blog_title": meta.get("blog_title") or "this blog", **dialog.context}
+    return DialogEngine(dialog, nlu, actions, store, settings, load_followup_rules(), today=today)

@@ -58,6 +58,8 @@ class Blog:
     base_url: str
     permalink_pattern: str
     files: list[Path]
+    title: str = ""        # the site's title and author, from its config file (may be empty)
+    author: str = ""
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -115,7 +117,11 @@ def open_blog(path: str | Path, site: SiteSettings) -> Blog:
     )
     if not files:
         raise BlogError(f"no markdown posts found in {path}")
-    return Blog(root=root, kind=kind, base_url=base_url.rstrip("/"), permalink_pattern=pattern, files=files)
+    author = config.get("author") or (config.get("params") or {}).get("author") or ""
+    if isinstance(author, dict):
+        author = author.get("name") or ""
+    return Blog(root=root, kind=kind, base_url=base_url.rstrip("/"), permalink_pattern=pattern, files=files,
+                title=str(config.get("title") or ""), author=str(author or ""))
 
 
 def _decode(raw: bytes) -> tuple[str | None, str | None]:

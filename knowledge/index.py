@@ -134,6 +134,20 @@ def _delete_post(conn: sqlite3.Connection, post_id: int) -> None:
     conn.execute("DELETE FROM posts WHERE id=?", (post_id,))
 
 
+def set_meta(conn: sqlite3.Connection, values: dict[str, str]) -> None:
+    with conn:
+        conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+
+
+def read_meta(data_dir: Path) -> dict[str, str]:
+    """The index's key/value facts (blog title and author, when it was updated, …)."""
+    conn = connect(Path(data_dir))
+    try:
+        return dict(conn.execute("SELECT key, value FROM meta"))
+    finally:
+        conn.close()
+
+
 def apply_changes(conn: sqlite3.Connection, upserts: list[NewPost], removals: list[str], meta: dict[str, str]) -> None:
     """Replace and remove posts in one transaction: readers see the old index or the new one, never a mix."""
     conn.execute("BEGIN IMMEDIATE")

@@ -138,6 +138,7 @@ def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
                 keep = {_cache_key(settings, embedding_text(title, heading, prose)) for title, heading, prose in conn.execute(
                     "SELECT posts.title, chunks.heading, chunks.prose FROM chunks JOIN posts ON posts.id = chunks.post_id")}
                 store.prune_embedding_cache(conn, keep)
+            store.set_meta(conn, {"blog_title": blog.title, "blog_author": blog.author})
             report.indexed = len(changed)
             report.removed = len(removals)
         finally:

@@ -103,7 +103,8 @@ def test_help_lists_what_the_assistant_does(demo_engine):
 def test_about_author_fills_the_author_variable(demo_engine):
     result = demo_engine.respond(new_sender(), "who writes this blog?")
     assert result.intent == "about_author"
-    assert texts(result) == ["This blog is written by the blog's author. I'm its assistant: I answer from the posts "
+    # $blog_title and $author come from the demo blog's _config.yml (title, author.name), read at ingest
+    assert texts(result) == ["Demo Tech Blog is written by Alex Example. I'm its assistant: I answer from the posts "
                              "and link to them."]
 
 
@@ -380,7 +381,7 @@ def test_tell_me_more_after_an_answer_summarizes_its_post(rag_conversation):
 
 def test_session_times_out(demo_engine, settings, tmp_path):
     clock = FakeClock()
-    engine = DialogEngine(load_dialog(), demo_engine.nlu, demo_engine.actions, MemoryTrackerStore(), settings,
+    engine = DialogEngine(demo_engine.config, demo_engine.nlu, demo_engine.actions, MemoryTrackerStore(), settings,
                           load_followup_rules(), clock=clock, today=TODAY)
     timeout_s = settings.dialog.session_timeout_minutes * 60
     sender = new_sender()
@@ -394,13 +395,13 @@ def test_session_times_out(demo_engine, settings, tmp_path):
     later = engine.respond(sender, "hi")
     assert later.new_session is True
     assert "knowledge_base_listed_objects" not in later.context and "topic" not in later.context
-    assert later.context["author"] == "the blog's author"
+    assert later.context["author"] == "Alex Example"
     assert texts(later) == ["Hello! Ask me anything about the blog, or ask for posts on a topic."]   # counters reset
 
 
 def test_sqlite_conversation_survives_a_restart(demo_engine, settings, tmp_path):
     def engine():
-        return DialogEngine(load_dialog(), demo_engine.nlu, demo_engine.actions, open_tracker_store("sqlite", tmp_path),
+        return DialogEngine(demo_engine.config, demo_engine.nlu, demo_engine.actions, open_tracker_store("sqlite", tmp_path),
                             settings, load_followup_rules(), today=TODAY)
 
     sender = new_sender()
