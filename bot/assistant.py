@@ -7,6 +7,7 @@ then `engine.handle(sender_id, text)` per message.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from bot.action_client import HttpActionClient, InProcessActionClient, load_executor
@@ -43,6 +44,8 @@ def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str 
     nlu = load_nlu(data_dir, settings, retriever.current_posts)
     kind = tracker_store or settings.dialog.tracker_store
     store = MemoryTrackerStore() if kind == "memory" else open_tracker_store(kind, data_dir)
+    # Conversations past their timeout would start afresh anyway: forget them (a day's grace).
+    store.prune(time.time() - settings.dialog.session_timeout_minutes * 60 - 86400)
     dialog = load_dialog()
     # The blog's own title and author (from its config file, at ingest) start every conversation's
     # context, unless dialog.yml sets them.

@@ -14,7 +14,6 @@ import random
 import re
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -82,7 +81,8 @@ class DialogEngine:
         self.followups = list(followups)
         self.clock = clock
         self.today = today
-        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        # Turns of one sender run one at a time; a fixed set of locks (by hash) keeps memory flat.
+        self._lock_stripes = [threading.Lock() for _ in range(64)]
         known = {n.action for n in config.nodes if n.action}
         names = getattr(actions, "action_names", None)
         if names:
@@ -91,6 +91,9 @@ class DialogEngine:
                 raise ValueError(f"dialog.yml names actions that do not exist: {', '.join(sorted(missing))}")
 
     # -- conversations ---------------------------------------------------------------------------
+
+    def _lock_for(self, sender_id: str) -> threading.Lock:
+        return self._lock_stripes[hash(sender_id) % len(self._lock_stripes)]
 
     def _conversation(self, sender_id: str) -> tuple[Conversation, bool]:
         conversation = self.store.load(sender_id)
@@ -120,7 +123,7 @@ class DialogEngine:
 
     def set_context(self, sender_id: str, values: dict) -> None:
         """Set context variables of a conversation (starting it if needed) before its next turn."""
-        with self._locks[sender_id]:
+        with self._lock_for(sender_id):
             conversation, _ = self._conversation(sender_id)
             conversation.context.update(values)
             conversation.updated_at = self.clock()
@@ -141,7 +144,7 @@ class DialogEngine:
         return [e for e in events if isinstance(e, TurnResult)][-1]
 
     def _run(self, sender_id: str, text: str | None, welcome: bool) -> Iterator:
-        with self._locks[sender_id]:
+        with self._lock_for(sender_id):
             conversation, new_session = self._conversation(sender_id)
             turn = _Turn(conversation, Parse("", None, 0.0, []), welcome=welcome,
                          start=conversation.turns == 0)

@@ -49,6 +49,13 @@ class MemoryTrackerStore:
         with self._lock:
             self._items.pop(sender_id, None)
 
+    def prune(self, older_than: float) -> int:
+        with self._lock:
+            old = [k for k, v in self._items.items() if Conversation.from_json(v).updated_at < older_than]
+            for key in old:
+                del self._items[key]
+            return len(old)
+
 
 class SqliteTrackerStore:
     """One row per sender in `<data dir>/conversations.sqlite3`; each save is one transaction."""
@@ -87,6 +94,11 @@ class SqliteTrackerStore:
     def delete(self, sender_id: str) -> None:
         with self._conn() as conn:
             conn.execute("DELETE FROM conversations WHERE sender_id = ?", (sender_id,))
+
+    def prune(self, older_than: float) -> int:
+        """Forget conversations idle since before `older_than` (a time.time() value)."""
+        with self._conn() as conn:
+            return conn.execute("DELETE FROM conversations WHERE updated_at < ?", (older_than,)).rowcount
 
 
 def open_tracker_store(kind: str, data_dir: Path):

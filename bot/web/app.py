@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import re
+import threading
 import uuid
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from bot.web.limits import QueueFull, RateLimiter, TurnPool
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SESSION_ID = r"^[A-Za-z0-9_-]{8,64}$"
+MAX_BODY_BYTES = 64 * 1024
+TURNS_PER_CLIENT = 2      # turns one client address may have running or queued at once
 
 
 class ChatRequest(BaseModel):
@@ -99,7 +102,15 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
     app.state.pool = pool
     if web.allowed_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(web.allowed_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type"], max_age=600)
+                           allow_headers=["Content-Type"], expose_headers=["Retry-After"], max_age=600)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        # Refuse big bodies before anything reads them (the 413 on text length comes later).
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"error": f"the request body is larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
+        return await call_next(request)
 
     @app.exception_handler(Problem)
     async def problem(_request, exc: Problem):
@@ -137,12 +148,31 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
             session = uuid.uuid4().hex      # an unknown session starts afresh, under a new id
         return session, text, new
 
-    def submit(fn, *args):
+    in_flight: dict[str, int] = {}
+    in_flight_lock = threading.Lock()
+
+    def submit(request: Request, fn, *args):
+        """Run a turn on the pool: at most TURNS_PER_CLIENT per client, so one cannot fill the queue."""
+        client = request.client.host if request.client else "unknown"
+        with in_flight_lock:
+            if in_flight.get(client, 0) >= TURNS_PER_CLIENT:
+                raise Problem(429, "wait for your previous message to be answered", {"Retry-After": "1"})
+            in_flight[client] = in_flight.get(client, 0) + 1
+
+        def release(_future=None):
+            with in_flight_lock:
+                in_flight[client] -= 1
+                if not in_flight[client]:
+                    del in_flight[client]
+
         try:
-            return pool.submit(fn, *args)
+            future = pool.submit(fn, *args)
         except QueueFull:
+            release()
             raise Problem(503, "the assistant is busy: try again shortly",
                           {"Retry-After": str(web.retry_after_s)}) from None
+        future.add_done_callback(release)
+        return future
 
     @app.post("/api/chat/start", response_model=ChatResponse, responses={429: {}, 503: {}})
     async def chat_start(request: Request, body: StartRequest | None = None):
@@ -152,7 +182,7 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
         new = not session or not engine.has_conversation(_sender(session))
         if new:
             session = uuid.uuid4().hex
-        result: TurnResult = await asyncio.wrap_future(submit(engine.respond, _sender(session), None))
+        result: TurnResult = await asyncio.wrap_future(submit(request, engine.respond, _sender(session), None))
         return {"session_id": session, "messages": [m.as_json() for m in result.messages], "intent": None,
                 "new_session": new}
 
@@ -160,7 +190,7 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
     async def chat(body: ChatRequest, request: Request):
         admit(request)
         session, text, new = begin(body)
-        result: TurnResult = await asyncio.wrap_future(submit(engine.respond, _sender(session), text))
+        result: TurnResult = await asyncio.wrap_future(submit(request, engine.respond, _sender(session), text))
         return {"session_id": session, "messages": [m.as_json() for m in result.messages],
                 "intent": result.intent, "new_session": new}
 
@@ -181,7 +211,7 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
                 loop.call_soon_threadsafe(events.put_nowait, exc)
             loop.call_soon_threadsafe(events.put_nowait, done)
 
-        submit(work)
+        submit(request, work)
 
         async def stream():
             yield _sse("session", {"session_id": session, "new_session": new})

@@ -47,8 +47,9 @@
     ".bb-form{display:flex;gap:6px;padding:10px;border-top:1px solid #e1e4ee;background:#fff}",
     ".bb-input{flex:1;border:1px solid #c9cfdf;border-radius:8px;padding:8px;font:inherit}",
     ".bb-send{border:0;background:#2451d6;color:#fff;border-radius:8px;padding:0 14px;cursor:pointer;font:inherit}",
+    ".bb-divider{align-self:center;font-size:12px;color:#5b6275;border-top:1px solid #d5d9e6;padding-top:4px;width:80%;text-align:center}",
     ".bb-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
-    "@media (max-width:480px){.bb-root{right:12px;bottom:12px}.bb-panel{position:fixed;inset:0;width:auto;height:auto;max-height:none;border-radius:0}}"
+    "@media (max-width:480px){.bb-input{font-size:16px}.bb-root{right:12px;bottom:12px}.bb-panel{position:fixed;inset:0;width:auto;height:auto;max-height:none;border-radius:0}}"
   ].join("\n");
 
   function el(tag, attrs, children) {
@@ -204,6 +205,16 @@
     scrollDown();
   }
 
+  function newConversationDivider() {
+    Array.prototype.forEach.call(log.querySelectorAll(".bb-buttons, .bb-rate"), function (node) { node.remove(); });
+    var divider = el("div", { class: "bb-divider", role: "separator", text: "New conversation" });
+    var last = log.lastElementChild;
+    var asked = last && last.classList.contains("bb-user") ? last : null;   // the message being answered
+    log.insertBefore(divider, asked);
+    transcript = asked ? transcript.slice(-1) : [];
+    save();
+  }
+
   function setBusy(value) {
     busy = value;
     typing.hidden = !value;
@@ -245,12 +256,13 @@
       save();
     }
     setBusy(true);
-    var draft = null, draftText = "";
+    var draft = null, draftText = "", finished = false, failed = false;
     fetch(BASE + "/api/chat/stream", {
       method: "POST", headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
       body: JSON.stringify(body)
     }).then(function (response) {
       if (!response.ok) {
+        failed = true;
         return response.json().catch(function () { return {}; }).then(function (problem) {
           var wait = response.headers.get("Retry-After");
           var retry = function () { send(body, null); };
@@ -261,6 +273,10 @@
       }
       return readEvents(response, function (name, data) {
         if (name === "session") {
+          if (data.new_session && transcript.length && store.get("session", null)) {
+            // The server forgot the old conversation (it timed out): say so, retire its buttons.
+            newConversationDivider();
+          }
           store.set("session", data.session_id);
         } else if (name === "token") {
           if (!draft) {
@@ -276,7 +292,16 @@
           transcript.push({ role: "bot", message: data });
           save();
         } else if (name === "error") {
+          if (draft) { draft.remove(); draft = null; }
+          failed = true;
           showError(data.error || "Something went wrong.", function () { send(body, null); });
+        } else if (name === "done") {
+          finished = true;
+        }
+      }).then(function () {
+        if (!finished && !failed) {
+          if (draft) { draft.remove(); draft = null; }
+          showError("The answer was cut off.", function () { send(body, null); });
         }
       });
     }).catch(function () {
