@@ -178,3 +178,24 @@ def test_chat_record_saves_a_script_that_passes(tmp_path, demo_index):
     assert steps[2].bot.intent == "summarize_post"
     replay = blogbot("test", str(script), data_dir=demo_index)
     assert replay.returncode == 0, replay.stdout
+
+
+def test_a_script_can_run_against_another_index(tmp_path, engines):
+    """`data_dir` (relative to the file) picks another blog; the demo blog's engine stays itself."""
+    from conftest import post_text, write_blog
+    from knowledge.ingest import ingest
+    from knowledge.settings import load_settings
+
+    blog = write_blog(tmp_path / "other-blog", {
+        "2024-02-02-sourdough-starter.md": post_text(
+            "Keeping a Sourdough Starter Alive", "Feed the sourdough starter flour and water every day. "
+            "A sourdough starter kept in the fridge needs feeding once a week.", date="2024-02-02")})
+    ingest(blog, tmp_path / "other-index", load_settings())
+    folder = tmp_path / "scripts"
+    write(folder, "other.yml", "name: other blog\ndata_dir: ../other-index\nsteps:\n"
+                               "  - user: do you have posts about sourdough?\n"
+                               "    bot: {intent: find_posts, cites: [sourdough-starter]}\n")
+    write(folder, "demo.yml", "name: demo blog\nsteps:\n  - user: do you have posts about tekton?\n"
+                              "    bot: {cites: [tekton-pipelines], not_cites: [sourdough]}\n")
+    results = [run_script(load_scripts(folder / name)[0], engines) for name in ("other.yml", "demo.yml")]
+    assert [r.failure for r in results] == [None, None]

@@ -100,7 +100,7 @@ def test_parse_brings_entities(nlu):
     assert parse.entity("sys-date").value == "2025-01-01/2025-12-31"
     data = parse.as_json()
     assert [(e["entity"], e["value"]) for e in data["entities"]] == [
-        ("topic", "kubernetes"), ("sys-date", "2025-01-01/2025-12-31")]
+        ("subject", "k8s"), ("topic", "kubernetes"), ("sys-date", "2025-01-01/2025-12-31")]
 
 
 def test_topics_come_from_the_demo_blog(nlu):

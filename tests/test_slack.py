@@ -235,3 +235,18 @@ def test_not_configured_slack_endpoint_says_so(demo_index):
     client = TestClient(build_app(demo_index, load_settings(), tracker_store="memory", environ={}))
     response = client.post("/slack/events", content="{}")
     assert response.status_code == 404 and "SLACK_BOT_TOKEN" in response.json()["error"]
+
+
+def test_socket_mode_without_tokens_is_a_clear_usage_error(tmp_path, demo_index):
+    import os
+    import subprocess
+
+    from conftest import BLOGBOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    done = subprocess.run([str(BLOGBOT), "slack", "--socket", "--data-dir", str(demo_index)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "SLACK_APP_TOKEN" in done.stderr
+    done = subprocess.run([str(BLOGBOT), "slack", "--data-dir", str(demo_index)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "/slack/events" in done.stderr
