@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
-import yaml
 
-from knowledge.settings import Settings, SettingsError, config_dir, load_settings
+from knowledge.settings import Settings, config_dir, load_settings, read_config_file
 
 _lock = threading.Lock()
 _knowledge: "Knowledge | None" = None
@@ -38,11 +37,7 @@ class Knowledge:
 
 
 def load_texts(path: Path | None = None) -> dict:
-    path = path or config_dir() / "responses.yml"
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"{path}: {exc}") from None
+    return read_config_file(path or config_dir() / "responses.yml")
 
 
 def configure(data_dir: str | Path, settings: Settings | None = None, composer=None) -> Knowledge:

@@ -5,7 +5,7 @@ for a bounded time), reports time to the first streamed token, time to the whole
 statuses (503 from the full queue is expected and retried after Retry-After; any other 5xx is a
 failure), and the server's peak memory. Prints one JSON object. Usage:
   .venv/bin/python benchmarks/web.py [--data-dir DIR] [--seconds 60] [--levels 1,5,20]
-The per-client rate limit is turned off for the run (all clients share one address).
+The per-client limits (rate, turns in flight) are off for the run: all clients share one address.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ async def ask(client: httpx.AsyncClient, base: str, question: str, stats: dict) 
         first = None
         async with client.stream("POST", base + "/api/chat/stream", json={"text": question}) as response:
             stats["status"][response.status_code] += 1
-            if response.status_code == 503:
+            if response.status_code in (429, 503):
                 stats["refused"] += 1
                 await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
                 continue
@@ -117,7 +117,7 @@ async def load(base: str, clients: int, seconds: float) -> dict:
         return {"p50": round(statistics.median(ordered), 2),
                 "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2)}
 
-    return {"clients": clients, "answered": stats["answered"], "refused_503_then_retried": stats["refused"],
+    return {"clients": clients, "answered": stats["answered"], "refused_then_retried": stats["refused"],
             "other_failures": stats["failed"] + stats["unanswered"] + stats["errors"],
             "statuses": {str(k): v for k, v in sorted(stats["status"].items())},
             "first_token_s": ms(stats["ttft"]), "answer_s": ms(stats["total"])}
@@ -134,12 +134,13 @@ def main() -> None:
     if data_dir is None:
         data_dir = work / "data"
         subprocess.run([str(Path(sys.executable).parent / "blogbot"), "ingest", str(REPO / "demo" / "blog"),
-                        "--data-dir", str(data_dir), "--quiet"], check=True)
+                        "--data-dir", str(data_dir), "--quiet"], check=True, stdout=subprocess.DEVNULL)
     config_dir = work / "config"
     shutil.copytree(REPO / "config", config_dir)
     settings_file = config_dir / "settings.yml"
     settings = yaml.safe_load(settings_file.read_text()) or {}
     settings.setdefault("web", {})["rate_limit_per_minute"] = 0       # one address for every client
+    settings["web"]["turns_per_client"] = 0
     settings.setdefault("dialog", {})["tracker_store"] = "memory"
     settings_file.write_text(yaml.safe_dump(settings))
 

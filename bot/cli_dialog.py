@@ -87,7 +87,7 @@ def cmd_chat(args) -> int:
 def cmd_test(args) -> int:
     from pathlib import Path
 
-    from bot.conversation_runner import Engines, error_result, format_result, run_script, write_junit
+    from bot.conversation_runner import Engines, error_result, run_script, write_junit
     from bot.conversation_scripts import ScriptError, load_scripts, script_files
     from knowledge.index import index_path
 

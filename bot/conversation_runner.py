@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.conversation_scripts import Expectation, Script, ScriptError, Step
+from bot.conversation_scripts import Expectation, Script, ScriptError
 from bot.messages import TurnResult
 
 ANYTHING_ELSE = "anything_else"

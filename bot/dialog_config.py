@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from bot.conditions import Condition, ConditionError, parse_condition
-from knowledge.settings import SettingsError, config_dir
+from knowledge.settings import SettingsError, config_dir, read_config_file
 
 _NODE_KEYS = {"id", "title", "condition", "context", "slots", "response", "action", "jump_to", "digressions"}
 _SLOT_KEYS = {"variable", "check_for", "prompt", "accept_text"}
@@ -65,10 +64,7 @@ class DialogConfig:
 def load_dialog(path: Path | None = None) -> DialogConfig:
     """Read dialog.yml; every problem is a SettingsError naming the node and the key."""
     path = path or config_dir() / "dialog.yml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"{path}: {exc}") from None
+    raw = read_config_file(path)
     nodes = []
     for index, spec in enumerate(raw.get("nodes") or [], 1):
         where = f"{path}: node {spec.get('id') or index}" if isinstance(spec, dict) else f"{path}: node {index}"

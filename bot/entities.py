@@ -8,12 +8,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from rapidfuzz import fuzz, process
 
 from bot.system_entities import Entity, find_dates, find_numbers
 from knowledge.catalog import GENERIC_WORDS
-from knowledge.settings import SettingsError, config_dir
+from knowledge.settings import SettingsError, config_dir, read_config_file
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#]*(?:[.-][A-Za-z0-9+#]+)*")
 
@@ -29,10 +28,7 @@ class EntityDefinition:
 def load_entity_definitions(path: Path | None = None) -> dict[str, EntityDefinition]:
     """Read entities.yml; a malformed entry is a SettingsError naming it."""
     path = path or config_dir() / "entities.yml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"{path}: {exc}") from None
+    raw = read_config_file(path)
     definitions = {}
     for name, spec in (raw.get("entities") or {}).items():
         spec = spec or {}

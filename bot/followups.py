@@ -7,10 +7,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from bot.system_entities import Entity
-from knowledge.settings import SettingsError, config_dir
+from knowledge.settings import SettingsError, config_dir, read_config_file
 
 _NEEDS = {"last_post", "listed_posts", "last_intent"}
 _ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|there|one)\b", re.I)
@@ -38,10 +37,7 @@ def load_followup_rules(path: Path | None = None) -> list[FollowupRule]:
     path = path or config_dir() / "followups.yml"
     if not path.exists():
         return []
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"{path}: {exc}") from None
+    raw = read_config_file(path)
     rules = []
     for number, spec in enumerate(raw.get("rules") or [], 1):
         name = spec.get("name") or f"rule {number}"

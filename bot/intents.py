@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from knowledge.settings import SettingsError, config_dir
+from knowledge.settings import SettingsError, config_dir, read_config_file
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +32,7 @@ class Intent:
 def load_intents(path: Path | None = None) -> dict[str, Intent]:
     """Read intents.yml; every intent needs a few examples."""
     path = path or config_dir() / "intents.yml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"{path}: {exc}") from None
+    raw = read_config_file(path)
     intents = {}
     for name, spec in (raw.get("intents") or {}).items():
         if not isinstance(spec, dict) or not isinstance(spec.get("examples"), list):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
-from knowledge.settings import SettingsError, config_dir
+from knowledge.settings import SettingsError, config_dir, read_config_file
 
 
 @dataclass
@@ -23,10 +22,7 @@ class Prompts:
 def load_prompts(path: Path | None = None) -> Prompts:
     """Read prompts.yml; a missing key or placeholder is a SettingsError naming it."""
     path = path or config_dir() / "prompts.yml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"{path}: {exc}") from None
+    raw = read_config_file(path)
     answer = raw.get("answer") or {}
     try:
         prompts = Prompts(system=answer.get("system") or "", user=answer["user"], passage=answer["passage"],

@@ -107,6 +107,7 @@ class WebSettings:
     max_text_chars: int = 2048
     rate_limit_per_minute: int = 30
     rate_limit_burst: int = 10
+    turns_per_client: int = 2
     workers: int = 2
     queue_size: int = 8
     retry_after_s: int = 5
@@ -124,6 +125,17 @@ class Settings:
     nlu: NluSettings = field(default_factory=NluSettings)
     dialog: DialogSettings = field(default_factory=DialogSettings)
     web: WebSettings = field(default_factory=WebSettings)
+
+
+def read_config_file(path: Path) -> dict:
+    """A YAML mapping from the config folder; unreadable, invalid or not a mapping is a SettingsError."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path}: must be a mapping")
+    return raw
 
 
 def config_dir() -> Path:

@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SESSION_ID = r"^[A-Za-z0-9_-]{8,64}$"
 MAX_BODY_BYTES = 64 * 1024
-TURNS_PER_CLIENT = 2      # turns one client address may have running or queued at once
 
 
 class ChatRequest(BaseModel):
@@ -152,10 +151,10 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
     in_flight_lock = threading.Lock()
 
     def submit(request: Request, fn, *args):
-        """Run a turn on the pool: at most TURNS_PER_CLIENT per client, so one cannot fill the queue."""
+        """Run a turn on the pool: at most web.turns_per_client per client, so one cannot fill the queue."""
         client = request.client.host if request.client else "unknown"
         with in_flight_lock:
-            if in_flight.get(client, 0) >= TURNS_PER_CLIENT:
+            if web.turns_per_client and in_flight.get(client, 0) >= web.turns_per_client:
                 raise Problem(429, "wait for your previous message to be answered", {"Retry-After": "1"})
             in_flight[client] = in_flight.get(client, 0) + 1
 
