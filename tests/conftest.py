@@ -101,6 +101,35 @@ def demo_engine(demo_index):
     return load_assistant(demo_index, load_settings(), tracker_store="memory", today=TODAY)
 
 
+def assert_usage_error(result, *words: str) -> str:
+    """Exit code 2 and exactly one line on stderr, starting with 'error:'."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert result.stdout == ""
+    return lines[0]
+
+
+def wait_until_up(url: str, alive, timeout_s: float = 120) -> None:
+    """Poll `url` until it answers 200; fail early when `alive()` turns false (the server died)."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if not alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not come up")
+        time.sleep(0.2)
+
+
 def free_port() -> int:
     import socket
 
@@ -113,24 +142,15 @@ def free_port() -> int:
 def action_server(demo_index):
     """A real `blogbot actions` server on the demo index; yields its webhook URL."""
     import subprocess
-    import time
-
-    import httpx
 
     port = free_port()
     process = subprocess.Popen([str(BLOGBOT), "actions", "--data-dir", str(demo_index), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"blogbot actions did not start: {process.stdout.read()[-3000:]}")
-        time.sleep(0.3)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health", lambda: process.poll() is None)
+    except RuntimeError:
+        process.kill()
+        raise RuntimeError(f"blogbot actions did not start: {process.stdout.read()[-3000:]}") from None
     yield f"http://127.0.0.1:{port}/webhook"
     process.terminate()
     try:

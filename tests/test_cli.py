@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BLOGBOT, DEMO_QUESTIONS, REPO
+from conftest import BLOGBOT, DEMO_QUESTIONS, REPO, assert_usage_error
 from knowledge.ingest import _data_dir_lock
 
 HIT_FIELDS = {"permalink", "url", "title", "date", "score", "snippet"}
@@ -22,16 +22,6 @@ def blogbot(*args: str, stdin: str | None = None, timeout: int = 180, cwd: Path 
     return subprocess.run([str(BLOGBOT), *args], input=stdin, capture_output=True, text=True,
                           timeout=timeout, env=env, cwd=cwd)
 
-
-def assert_usage_error(result: subprocess.CompletedProcess, *words: str) -> str:
-    """Exit code 2 and exactly one line on stderr, starting with 'error:'."""
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    assert result.stdout == ""
-    return lines[0]
 
 
 def test_console_script_is_installed():

@@ -14,7 +14,7 @@ import yaml
 from bot.intents import load_intents
 from bot.nlu import load_nlu
 from bot.nlu_evaluation import NO_INTENT, evaluate_nlu, load_utterances
-from conftest import BLOGBOT, REPO, TODAY
+from conftest import BLOGBOT, REPO, TODAY, assert_usage_error
 from knowledge.settings import load_settings
 
 HELDOUT = REPO / "tests" / "nlu" / "heldout.jsonl"
@@ -144,14 +144,6 @@ def blogbot(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
     return subprocess.run([str(BLOGBOT), *args], input=stdin, capture_output=True, text=True, timeout=300,
                           env=env, cwd=REPO)
 
-
-def assert_usage_error(result: subprocess.CompletedProcess, *words: str) -> None:
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    assert result.stdout == ""
 
 
 ENTITY_KEYS = {"entity", "value", "start", "end"}

@@ -9,16 +9,14 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 import uvicorn
 
 from bot.web.app import create_app
-from conftest import TODAY, free_port, post_text, write_blog
+from conftest import TODAY, free_port, post_text, wait_until_up, write_blog
 from knowledge.feedback import FeedbackStore
 from knowledge.ingest import ingest
 from knowledge.settings import apply_overrides, load_settings
@@ -50,16 +48,7 @@ class Served:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the web server on port {port} did not start")
-            time.sleep(0.1)
+        wait_until_up(f"{self.url}/healthz", self.thread.is_alive, timeout_s=60)
 
     def stop(self):
         self.server.should_exit = True
