@@ -12,7 +12,8 @@ PROMPT = "you> "
 
 def render(message: BotMessage) -> str:
     lines = [message.text] if message.text else []
-    if message.citations:
+    # A list of posts already shows each one's link: Sources would repeat it.
+    if message.citations and not all(c.url in message.text for c in message.citations):
         lines.append("Sources:")
         for number, citation in enumerate(message.citations, 1):
             lines.append(f"  [{citation.number or number}] {citation.title} — {citation.url}")
