@@ -30,7 +30,8 @@ def slack(tmp_path_factory, demo_engine):
     feedback = FeedbackStore(tmp_path_factory.mktemp("slack-feedback"))
     with FakeSlack() as fake:
         web = create_app(demo_engine, load_settings(), feedback)
-        mount_slack(web, create_slack_app(demo_engine, feedback, "xoxb-test", SECRET, fake.url, update_interval_s=0.2))
+        mount_slack(web, create_slack_app(demo_engine, feedback, "xoxb-test", SECRET, fake.url, update_interval_s=0.2,
+                                          pool=web.state.pool))       # Slack turns share the web's bounded pool
         with TestClient(web) as client:
             yield client, fake, feedback
 
@@ -149,6 +150,7 @@ def test_pressing_a_button_continues_and_feedback_is_recorded(slack):
     fake.wait_for(lambda f: f.of("chat.postEphemeral", channel="C-BUTTON"))
     ratings = [r for r in feedback.all() if r["message_id"] == json.loads(rate["value"])["message_id"]]
     assert [r["rating"] for r in ratings] == ["up"]
+    assert ratings[0]["session_id"] == f"slack:T1:C-BUTTON:{ts}"          # the conversation it belongs to
 
 
 @pytest.mark.parametrize("headers", [
@@ -225,6 +227,8 @@ def test_block_kit_rendering():
     assert blocks[0]["text"]["text"] == "*Bold* and <https://blog.example.com/a/|a post> &lt;b&gt;\n• one\n• two"
     assert "<https://blog.example.com/b/|[2] B>" in blocks[1]["elements"][0]["text"]
     assert json.loads(blocks[2]["elements"][0]["value"])["payload"] == "/anything_else"
+    with_sender = message_blocks(message, sender="slack:T1:C1:123.4")
+    assert json.loads(with_sender[2]["elements"][0]["value"])["sender"] == "slack:T1:C1:123.4"
     long = split_sections(to_mrkdwn("word " * 2000))
     assert len(long) >= 4 and all(len(piece) <= 3000 for piece in long)
 
@@ -250,3 +254,26 @@ def test_socket_mode_without_tokens_is_a_clear_usage_error(tmp_path, demo_index)
     done = subprocess.run([str(BLOGBOT), "slack", "--data-dir", str(demo_index)], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "/slack/events" in done.stderr
+
+
+def test_when_every_worker_is_busy_slack_is_told_to_ask_again(tmp_path, demo_engine):
+    import threading
+
+    from bot.web.limits import TurnPool
+
+    pool = TurnPool(workers=1, queue_size=0)
+    release = threading.Event()
+    holder = pool.submit(release.wait, 60)                         # the only worker, held
+    try:
+        with FakeSlack() as fake:
+            web = create_app(demo_engine, load_settings(), FeedbackStore(tmp_path))
+            mount_slack(web, create_slack_app(demo_engine, FeedbackStore(tmp_path), "xoxb-test", SECRET, fake.url,
+                                              pool=pool))
+            with TestClient(web) as client:
+                body, ts = event("app_mention", "<@UBOT> hello", "C-BUSY")
+                assert post_event(client, body).status_code == 200
+                busy = fake.wait_for(lambda f: f.of("chat.postMessage", channel="C-BUSY"))
+                assert "busy" in busy[0]["text"] and busy[0]["thread_ts"] == ts
+    finally:
+        release.set()
+    holder.result()

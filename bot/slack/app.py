@@ -58,13 +58,14 @@ def web_client(token: str, api_url: str | None = None) -> WebClient:
 
 
 def create_slack_app(engine, feedback_store, token: str, signing_secret: str | None, api_url: str | None = None,
-                     update_interval_s: float = 1.0) -> App:
-    """The bolt app over the dialogue engine. `signing_secret` None: Socket Mode (no HTTP requests)."""
+                     update_interval_s: float = 1.0, pool=None) -> App:
+    """The bolt app over the dialogue engine. `signing_secret` None: Socket Mode (no HTTP requests).
+    `pool` (the web server's TurnPool) bounds how many turns run at once across web and Slack."""
     app = App(client=web_client(token, api_url), signing_secret=signing_secret or "socket-mode",
               request_verification_enabled=signing_secret is not None, process_before_response=False,
               token_verification_enabled=False)
     seen = SeenEvents()
-    replier = Replier(engine, update_interval_s)
+    replier = Replier(engine, update_interval_s, pool)
 
     @app.event("app_mention")
     def on_mention(body, event, client, context):
@@ -101,7 +102,9 @@ def create_slack_app(engine, feedback_store, token: str, signing_secret: str | N
         thread = (body.get("message") or {}).get("thread_ts")     # None: a DM answered outside threads
         if not channel or not value.get("payload"):
             return
-        sender = f"slack:{(body.get('team') or {}).get('id', '')}:{channel}" + (f":{thread}" if thread else "")
+        # The conversation the buttons were posted in (carried in the value), so a click continues it.
+        sender = value.get("sender") or \
+            f"slack:{(body.get('team') or {}).get('id', '')}:{channel}" + (f":{thread}" if thread else "")
         replier.answer(client, channel, thread, sender, value["payload"], None)
 
     @app.action(re.compile(f"^{FEEDBACK_ACTION}_(up|down)$"))
@@ -113,7 +116,8 @@ def create_slack_app(engine, feedback_store, token: str, signing_secret: str | N
         user = (body.get("user") or {}).get("id")
         if value.get("rating") not in ("up", "down") or not channel:
             return
-        feedback_store.record(f"slack:{channel}:{message.get('thread_ts') or message.get('ts')}", value["rating"],
+        session = value.get("sender") or f"slack:{channel}:{message.get('thread_ts') or message.get('ts')}"
+        feedback_store.record(session, value["rating"],
                               message_id=value.get("message_id"), answer=message.get("text"))
         _call(client.chat_postEphemeral, channel=channel, user=user, thread_ts=message.get("thread_ts"),
               text="Thanks for the feedback!" if value["rating"] == "up" else
@@ -155,12 +159,26 @@ def _call(method, **kwargs):
 class Replier:
     """Runs a turn and posts it in Slack: reaction, placeholder, throttled updates, final blocks."""
 
-    def __init__(self, engine, update_interval_s: float):
+    def __init__(self, engine, update_interval_s: float, pool=None):
         self.engine = engine
         self.update_interval_s = update_interval_s
+        self.pool = pool
 
     def answer(self, client: WebClient, channel: str, thread: str | None, sender: str, text: str,
                user_ts: str | None) -> None:
+        if self.pool is None:
+            self._answer(client, channel, thread, sender, text, user_ts)
+            return
+        from bot.web.limits import QueueFull
+
+        try:
+            self.pool.submit(self._answer, client, channel, thread, sender, text, user_ts).result()
+        except QueueFull:
+            _call(client.chat_postMessage, channel=channel, thread_ts=thread,
+                  text="I'm busy answering others right now. Please ask again in a minute.")
+
+    def _answer(self, client: WebClient, channel: str, thread: str | None, sender: str, text: str,
+                user_ts: str | None) -> None:
         if user_ts:
             _call(client.reactions_add, channel=channel, timestamp=user_ts, name="eyes")
         posted = _call(client.chat_postMessage, channel=channel, thread_ts=thread, text=PLACEHOLDER)
@@ -175,19 +193,20 @@ class Replier:
                         _call(client.chat_update, channel=channel, ts=placeholder, text=to_mrkdwn(draft) + " …")
                         last_update = now
                 elif isinstance(event, BotMessage):
-                    self._post(client, channel, thread, event, placeholder if first else None)
+                    self._post(client, channel, thread, event, placeholder if first else None, sender)
                     first = False
         except Exception:
             log.exception("slack: the turn failed")
             self._post(client, channel, thread, BotMessage("Sorry, something went wrong on my side."),
-                       placeholder if first else None)
+                       placeholder if first else None, sender)
             first = False
         if first and placeholder:           # nothing to say: remove the placeholder
             _call(client.chat_delete, channel=channel, ts=placeholder)
 
     @staticmethod
-    def _post(client: WebClient, channel: str, thread: str | None, message: BotMessage, replace_ts: str | None):
-        blocks = message_blocks(message)
+    def _post(client: WebClient, channel: str, thread: str | None, message: BotMessage, replace_ts: str | None,
+              sender: str):
+        blocks = message_blocks(message, sender=sender)
         if replace_ts:
             _call(client.chat_update, channel=channel, ts=replace_ts, text=fallback_text(message), blocks=blocks)
         else:

@@ -9,7 +9,6 @@ from bot.messages import BotMessage
 
 SECTION_LIMIT = 3000        # Slack's limit for a section's text
 BUTTON_TEXT_LIMIT = 75
-BUTTON_VALUE_LIMIT = 2000
 CHOICE_ACTION = "blogbot_choice"
 FEEDBACK_ACTION = "blogbot_feedback"
 
@@ -52,8 +51,9 @@ def split_sections(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
-def message_blocks(message: BotMessage, feedback: bool = True) -> list[dict]:
-    """Section blocks for the text, a Sources context block, buttons, and 👍/👎."""
+def message_blocks(message: BotMessage, feedback: bool = True, sender: str | None = None) -> list[dict]:
+    """Section blocks for the text, a Sources context block, buttons (their value carries the
+    conversation's `sender` id back), and 👍/👎."""
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}
               for piece in split_sections(to_mrkdwn(message.text))]
     listed = all(c.url in message.text for c in message.citations)
@@ -65,14 +65,14 @@ def message_blocks(message: BotMessage, feedback: bool = True) -> list[dict]:
         blocks.append({"type": "actions", "block_id": f"choices-{message.id}", "elements": [
             {"type": "button", "action_id": f"{CHOICE_ACTION}_{n}",
              "text": {"type": "plain_text", "text": b.title[:BUTTON_TEXT_LIMIT]},
-             "value": json.dumps({"payload": b.payload, "title": b.title})[:BUTTON_VALUE_LIMIT]}
+             "value": json.dumps({"payload": b.payload[:1500], "sender": sender})}   # < Slack's 2,000
             for n, b in enumerate(message.buttons[:25])]})
     if feedback and (message.citations or message.abstained is not None):
         blocks.append({"type": "actions", "block_id": f"feedback-{message.id}", "elements": [
             {"type": "button", "action_id": f"{FEEDBACK_ACTION}_up", "text": {"type": "plain_text", "text": "👍"},
-             "value": json.dumps({"message_id": message.id, "rating": "up"})},
+             "value": json.dumps({"message_id": message.id, "rating": "up", "sender": sender})},
             {"type": "button", "action_id": f"{FEEDBACK_ACTION}_down", "text": {"type": "plain_text", "text": "👎"},
-             "value": json.dumps({"message_id": message.id, "rating": "down"})}]})
+             "value": json.dumps({"message_id": message.id, "rating": "down", "sender": sender})}]})
     return blocks or [{"type": "section", "text": {"type": "mrkdwn", "text": "…"}}]
 
 

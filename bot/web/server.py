@@ -24,7 +24,8 @@ def build_app(data_dir, settings, tracker_store: str | None = None, action_endpo
         from bot.slack.app import create_slack_app
         from bot.slack.http import mount_slack
 
-        mount_slack(app, create_slack_app(engine, feedback, token, secret, environ.get("SLACK_API_URL")))
+        mount_slack(app, create_slack_app(engine, feedback, token, secret, environ.get("SLACK_API_URL"),
+                                          pool=app.state.pool))
         log.info("slack: taking events at /slack/events")
     else:
         from bot.slack.http import slack_not_configured
