@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
-from actions.service import in_thread, knowledge, post_list
+from actions.service import in_thread, knowledge, last_post_events, post_list
 from knowledge.answering import Final, Token
 
 
@@ -28,8 +28,7 @@ class ActionAnswerQuestion(Action):
         events = [SlotSet("last_question", question)]
         buttons = []
         if answer.citations:
-            events += [SlotSet("knowledge_base_last_object", answer.citations[0].permalink),
-                       SlotSet("knowledge_base_last_object_type", "post")]
+            events += last_post_events(answer.citations[0].permalink)
         if answer.abstained and answer.related:
             by_permalink = {p.permalink: p for p in knowledge().retriever.current_posts().values()}
             posts = [by_permalink[r.permalink] for r in answer.related if r.permalink in by_permalink]

@@ -7,7 +7,7 @@ import re
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
-from actions.service import citation, knowledge, month_year, post_list, text
+from actions.service import citation, knowledge, last_post_events, list_size, month_year, post_list, text
 from knowledge import catalog
 
 
@@ -19,14 +19,14 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def _listed(posts: list) -> list:
-    """rasa-sdk's knowledge-base slots after showing a list: the list, and as the last object the
-    only post shown (several: none, so "it" means the list's first, not an older post)."""
-    if not posts:
-        return []
+def _show_list(dispatcher, posts: list, heading: str) -> list:
+    """Send a numbered list of posts; return rasa-sdk's knowledge-base slots for it: the list, and as
+    the last object the only post shown (several: none, so "it" means the list's first, not an
+    older post)."""
+    listing, cites, buttons = post_list(posts, heading)
+    dispatcher.utter_message(text=listing, buttons=buttons, json_message={"citations": cites})
     return [SlotSet("knowledge_base_listed_objects", [p.permalink for p in posts]),
-            SlotSet("knowledge_base_last_object", posts[0].permalink if len(posts) == 1 else None),
-            SlotSet("knowledge_base_last_object_type", "post")]
+            *last_post_events(posts[0].permalink if len(posts) == 1 else None)]
 
 
 class ActionFindPosts(Action):
@@ -41,7 +41,7 @@ class ActionFindPosts(Action):
         kb = knowledge()
         period = _entity(tracker, "sys-date")        # "posts about kubernetes from 2021": only that time
         first, _, last = (period or "").partition("/")
-        hits = kb.retriever.search(query, k=int(kb.texts.get("list_size", 5)), date_from=first or None,
+        hits = kb.retriever.search(query, k=list_size(), date_from=first or None,
                                    date_to=last or None)
         words = {w for w in _words(query) if len(w) > 2}
         wanted = kb.settings.answer.related_above
@@ -49,9 +49,7 @@ class ActionFindPosts(Action):
         if not posts:
             dispatcher.utter_message(text=text("find_posts.none", topic=subject), json_message={"citations": []})
             return [SlotSet("knowledge_base_listed_objects", None)]
-        listing, cites, buttons = post_list(posts, text("find_posts.found", topic=subject))
-        dispatcher.utter_message(text=listing, buttons=buttons, json_message={"citations": cites})
-        return _listed(posts)
+        return _show_list(dispatcher, posts, text("find_posts.found", topic=subject))
 
 
 class ActionLatestPosts(Action):
@@ -70,12 +68,9 @@ class ActionLatestPosts(Action):
                     text=text("latest_posts.newest_of_listed", title=post.title, url=post.url,
                               month_year=month_year(post.date)),
                     json_message={"citations": [citation(post)]})
-                return [SlotSet("knowledge_base_last_object", post.permalink),
-                        SlotSet("knowledge_base_last_object_type", "post")]
-        newest = catalog.newest(posts, int(kb.texts.get("list_size", 5)))
-        listing, cites, buttons = post_list(newest, text("latest_posts.found"))
-        dispatcher.utter_message(text=listing, buttons=buttons, json_message={"citations": cites})
-        return _listed(newest)
+                return last_post_events(post.permalink)
+        newest = catalog.newest(posts, list_size())
+        return _show_list(dispatcher, newest, text("latest_posts.found"))
 
 
 class ActionPostsByDate(Action):
@@ -88,7 +83,7 @@ class ActionPostsByDate(Action):
         first, _, last = period.partition("/")
         label = tracker.get_slot("date_text") or period
         topic = _entity(tracker, "topic")
-        size = int(kb.texts.get("list_size", 5))
+        size = list_size()
         if topic:
             posts = [h.post for h in kb.retriever.search(topic, k=size, date_from=first, date_to=last)]
         else:
@@ -96,9 +91,7 @@ class ActionPostsByDate(Action):
         if not posts:
             dispatcher.utter_message(text=text("posts_by_date.none", period=label), json_message={"citations": []})
             return []
-        listing, cites, buttons = post_list(posts, text("posts_by_date.found", period=label))
-        dispatcher.utter_message(text=listing, buttons=buttons, json_message={"citations": cites})
-        return _listed(posts)
+        return _show_list(dispatcher, posts, text("posts_by_date.found", period=label))
 
 
 class ActionListTopics(Action):

@@ -85,6 +85,18 @@ def citation(post) -> dict:
     return {"title": post.title, "url": post.url, "permalink": post.permalink, "date": post.date}
 
 
+def list_size() -> int:
+    """How many posts a list shows (responses.yml `list_size`)."""
+    return int(knowledge().texts.get("list_size", 5))
+
+
+def last_post_events(permalink: str | None) -> list:
+    """rasa-sdk's knowledge-base slots naming the post the reader saw last."""
+    from rasa_sdk.events import SlotSet
+
+    return [SlotSet("knowledge_base_last_object", permalink), SlotSet("knowledge_base_last_object_type", "post")]
+
+
 def post_list(posts: list, heading: str) -> tuple[str, list[dict], list[dict]]:
     """Markdown of a numbered list of posts, its citations and a "Summarize #n" button per post."""
     lines = [heading] if heading else []

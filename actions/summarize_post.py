@@ -6,7 +6,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 from rasa_sdk.knowledge_base.utils import resolve_mention
 
-from actions.service import citation, knowledge, month_year, text
+from actions.service import citation, knowledge, last_post_events, month_year, text
 from knowledge import catalog
 from knowledge.summaries import summarize_post
 
@@ -58,5 +58,4 @@ class ActionSummarizePost(Action):
             heading = text("summarize_post.found", title=post.title, month_year=month_year(post.date))
             dispatcher.utter_message(text=f"{heading} {summary.text}",
                                      json_message={"citations": [{"number": 1, **citation(post)}]})
-        return [SlotSet("knowledge_base_last_object", post.permalink),
-                SlotSet("knowledge_base_last_object_type", "post")]
+        return last_post_events(post.permalink)
