@@ -37,6 +37,8 @@ class ActionAnswerQuestion(Action):
             text = answer.text.rstrip() + "\n" + listing
         else:
             text = answer.text
+            if answer.mode == "listed":   # "summarize the second one" refers to this list
+                events.append(SlotSet("knowledge_base_listed_objects", [c.permalink for c in answer.citations]))
         dispatcher.utter_message(text=text, buttons=buttons,
                                  json_message={"citations": cites, "abstained": answer.abstained, "mode": answer.mode,
                                                "timings": answer.timings})

@@ -46,8 +46,7 @@ def timed_ask(question: str, data_dir: Path) -> tuple[float, float, dict]:
 def generator_throughput(composer, question: str, repeats: int) -> dict:
     """Pieces per second of the streaming generator vs tokens per second of plain model.generate."""
     generator = composer.generator()
-    hits = composer.retriever.search(question, k=composer.settings.answer.posts)
-    messages = composer._messages(question, composer._choose_passages(question, hits)[0])
+    messages = composer.prompt_messages(question)
     ids = generator.prompt_ids(messages)
     plain, streamed = [], []
     for _ in range(repeats):

@@ -18,7 +18,7 @@ from typing import Iterator, Union
 from knowledge.chunking import split_sentences
 from knowledge.embedder import get_embedder
 from knowledge.generator import GeneratorError, get_generator
-from knowledge.grounding import SourceSentence, SupportChecker, SupportedSentence, complete_sentences, relevance
+from knowledge.grounding import LIST_ITEM, SourceSentence, SupportChecker, SupportedSentence, complete_sentences
 from knowledge.prompts import Prompts, load_prompts
 from knowledge.retrieval import Hit, Retriever
 from knowledge.settings import Settings
@@ -79,8 +79,9 @@ Event = Union[Token, Final]
 class PromptPassage:
     number: int
     hit: Hit
-    sentences: list[str]      # all prose sentences of the passage (the sources for checking)
-    chosen: list[str]         # the ones closest to the question, in reading order (the prompt)
+    sentences: list[str]      # the prose sentences of the post's best passages (the sources for checking)
+    blocks: list[int]         # for each sentence, the block of adjacent passages it comes from
+    follows: list[bool]       # for each sentence, whether it only follows a best passage
 
 
 class AnswerComposer:
@@ -116,113 +117,221 @@ class AnswerComposer:
     def stream_answer(self, question: str) -> Iterator[Event]:
         started = time.perf_counter()
         cfg = self.settings.answer
-        hits = self.retriever.search(question, k=max(cfg.posts, 3))
+        hits = self.retriever.search(question, k=max(cfg.posts, cfg.coverage_posts))
         timings = {"retrieval_s": time.perf_counter() - started}
         if self._not_covered(question, hits):
             answer = self._abstain(question, hits, timings, started)
             yield Token(answer.text)
             yield Final(answer)
             return
-
-        passages, question_vector, sentence_vectors = self._choose_passages(question, hits[:cfg.posts])
-        checker = SupportChecker([SourceSentence(s, p.number) for p in passages for s in p.sentences],
-                                 self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors)
+        kind = self.prompts.question_kind(question)
+        if kind == "list":
+            answer = self._list_answer(question, hits, timings, started)
+            yield Token(answer.text)
+            yield Final(answer)
+            return
+        passages, checker, evidence, question_vector = self._evidence(question, hits, kind)
         citer = Citer(passages)
-        # The reader sees where the answer comes from at once, while the answer is written.
-        intro = citer.intro(self.prompts.answer_intro)
+        # The reader sees at once which post the answer comes from, while the answer is written.
+        intro = citer.intro(self.prompts.answer_intro_earliest if kind == "earliest" else self.prompts.answer_intro,
+                            evidence[0][0].passage)
         first_token = None
         if intro:
             yield Token(intro)
             first_token = time.perf_counter() - started
-        mode = "generated"
+        mode = "extractive"
         generator = self.generator()
         if generator is not None:
-            # Only sentences the passages support reach the reader: each one is checked as
-            # soon as the model finishes it, then streamed with its citation marker.
-            gen_started = time.perf_counter()
-            buffer, pieces, dropped = "", 0, 0
-            try:
-                for piece in generator.stream(self._messages(question, passages)):
-                    pieces += 1
-                    if pieces == 1:
-                        timings["first_generated_token_s"] = time.perf_counter() - started
-                    done, buffer = complete_sentences(buffer + piece)
-                    for sentence in done:
-                        supported = checker.check(sentence)
-                        if supported is None:
-                            dropped += 1
-                            continue
-                        timings.setdefault("first_sentence_s", time.perf_counter() - started)
-                        first_token = first_token or timings["first_sentence_s"]
-                        yield Token(citer.add(supported))
-                if buffer.strip() and (supported := checker.check(buffer)) is not None:
-                    timings.setdefault("first_sentence_s", time.perf_counter() - started)
-                    first_token = first_token or timings["first_sentence_s"]
-                    yield Token(citer.add(supported))
-                timings["generation_s"] = time.perf_counter() - gen_started
-                timings["generated_pieces"] = pieces
-                timings["dropped_sentences"] = dropped
-            except GeneratorError as exc:
-                log.warning("generation failed, answering extractively: %s", exc)
-        if not citer.sentences:
-            mode = "extractive"
-            kept = checker.extractive(question, cfg.extractive_sentences, question_vector) or [
-                SupportedSentence(passages[0].sentences[0] if passages[0].sentences else hits[0].snippet, 1, 0.0)]
+            streamed = yield from self._generated(generator, question, passages, evidence, checker, question_vector,
+                                                  citer, timings, started)
+            if streamed:
+                mode = "generated"
+                first_token = first_token or timings["first_sentence_s"]
+        if mode == "extractive":
             timings["first_sentence_s"] = time.perf_counter() - started
             first_token = first_token or timings["first_sentence_s"]
-            for sentence in kept:
-                yield Token(citer.add(sentence))
+            for run in evidence:
+                yield Token(citer.add(run))
         timings["first_token_s"] = first_token
         timings["total_s"] = time.perf_counter() - started
         yield Final(Answer(question=question, text="".join(citer.parts), citations=citer.citations(), abstained=False,
                            mode=mode, timings={k: round(v, 4) for k, v in timings.items()}, intro=intro))
 
+    def prompt_messages(self, question: str) -> list[dict[str, str]]:
+        """The messages the generator gets for a question (for benchmarks and debugging)."""
+        hits = self.retriever.search(question, k=max(self.settings.answer.posts, self.settings.answer.coverage_posts))
+        passages, _, evidence, _ = self._evidence(question, hits, self.prompts.question_kind(question))
+        return self._messages(question, passages, evidence)
+
+    def _evidence(self, question: str, hits: list[Hit], kind: str):
+        """The passages of the top posts, their support checker, the extractive answer (runs of
+        sentences, never empty) and the question's vector."""
+        cfg = self.settings.answer
+        if kind == "earliest":
+            hits = self._earliest_first(question, hits)
+        passages, question_vector, sentence_vectors = self._choose_passages(question, hits[:cfg.posts])
+        checker = SupportChecker([SourceSentence(s, p.number, b, f)
+                                  for p in passages for s, b, f in zip(p.sentences, p.blocks, p.follows)],
+                                 self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors)
+        evidence = checker.evidence(question, question_vector, cfg.extractive_words, cfg.other_posts_score,
+                                    anchor_passage=1 if kind in ("earliest", "when") else None,
+                                    prior={p.number: cfg.post_rank_weight * p.hit.score / max(passages[0].hit.score, 1e-9)
+                                           for p in passages})
+        if not evidence:
+            fallback = passages[0].sentences[0] if passages[0].sentences else hits[0].snippet
+            evidence = [[SupportedSentence(fallback, 1, 0.0)]]
+        return passages, checker, evidence, question_vector
+
+    def _generated(self, generator, question: str, passages: list[PromptPassage], evidence, checker: SupportChecker,
+                   question_vector, citer: "Citer", timings: dict, started: float) -> Iterator[Token]:
+        """Streams the generated answer's sentences that the passages support and that speak to the
+        question, each with its marker, as soon as the model finishes it. They are held back until
+        they add up to `answer.min_generated_words`: with less, too little is left and nothing is
+        streamed. Returns whether the generated answer was streamed."""
+        cfg = self.settings.answer
+        gen_started = time.perf_counter()
+        held: list[SupportedSentence] = []
+        buffer, pieces, dropped, streaming = "", 0, 0, False
+
+        def accepted(sentence: str) -> SupportedSentence | None:
+            supported = checker.check(sentence)
+            if supported is None or float(self._encode([supported.text])[0] @ question_vector) < cfg.answer_similarity:
+                return None
+            return supported
+
+        def release() -> Iterator[Token]:
+            nonlocal held, streaming
+            if streaming or sum(len(s.text.split()) for s in held) >= cfg.min_generated_words:
+                streaming = True
+                for sentence in held:
+                    timings.setdefault("first_sentence_s", time.perf_counter() - started)
+                    yield Token(citer.add([sentence]))
+                held = []
+
+        try:
+            for piece in generator.stream(self._messages(question, passages, evidence)):
+                pieces += 1
+                if pieces == 1:
+                    timings["first_generated_token_s"] = time.perf_counter() - started
+                done, buffer = complete_sentences(buffer + piece)
+                for sentence in done:
+                    supported = accepted(sentence)
+                    if supported is None:
+                        dropped += 1
+                        continue
+                    held.append(supported)
+                    yield from release()
+            if buffer.strip():
+                supported = accepted(buffer)
+                if supported is None:
+                    dropped += 1
+                else:
+                    held.append(supported)
+                    yield from release()
+        except GeneratorError as exc:
+            log.warning("generation failed%s: %s", "" if streaming else ", answering extractively", exc)
+        timings["generation_s"] = time.perf_counter() - gen_started
+        timings["generated_pieces"] = pieces
+        timings["dropped_sentences"] = dropped
+        return streaming
+
     # -- steps ------------------------------------------------------------------------------
 
     def _not_covered(self, question: str, hits: list[Hit]) -> bool:
-        """True when the blog does not cover the question: the best passage is not similar enough,
-        unless the top post shares a specific word with it; or the question names things no post has."""
+        """True when the blog does not cover the question: the best passage is not similar enough
+        (unless the top post shares a specific word with it); the question names things no post has;
+        it names something none of the closest posts mention; or the match is weak and the best post
+        mentions a thing the question names only in passing."""
         if not hits:
             return True
         cfg = self.settings.answer
-        best = max(h.similarity or 0.0 for h in hits)
+        best = max(h.similarity or 0.0 for h in hits[:cfg.posts])
         if best < cfg.abstain_below_with_unknown_terms and self.retriever.unknown_terms(question):
             return True
+        for name in self.retriever.rare_names(question):
+            counts = [self.retriever.mentions(name, h.post.id) for h in hits[:cfg.coverage_posts]]
+            if max(counts) == 0 or (best < cfg.abstain_below_with_names_in_passing and counts[0] < 2):
+                return True
         return best < cfg.abstain_below and not self.retriever.specific_terms(question, hits[0])
+
+    def _earliest_first(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """The hits with the earliest post about the question's subject first: of the closest posts,
+        those that contain all of the question's rarer words (or, without such words, the top few)."""
+        cfg = self.settings.answer
+        terms = self.retriever.rare_terms(question, 0.15, ignore=self.prompts.earliest_words)
+        about = [h for h in hits[:cfg.coverage_posts]
+                 if all(self.retriever.mentions(t, h.post.id) for t in terms)] if terms else hits[:cfg.posts]
+        if not about:
+            return hits
+        earliest = min(about, key=lambda h: h.post.date)
+        return [earliest] + [h for h in hits if h is not earliest]
 
     def _encode(self, texts: list[str]):
         return self.embedder.encode(texts)
 
     def _abstain(self, question: str, hits: list[Hit], timings: dict, started: float) -> Answer:
-        related = [h for h in hits if (h.similarity or 0.0) >= self.settings.answer.related_above][:3]
+        related = [h for h in hits[:self.settings.answer.posts] if (h.similarity or 0.0) >= self.settings.answer.related_above][:3]
         text = self.prompts.abstain_with_related if related else self.prompts.abstain
         timings["first_token_s"] = timings["total_s"] = time.perf_counter() - started
         return Answer(question=question, text=text, citations=[], abstained=True, mode="abstained",
                       related=[Citation(i, h.post.title, h.post.url, h.post.permalink) for i, h in enumerate(related, 1)],
                       timings={k: round(v, 4) for k, v in timings.items()})
 
+    def _list_answer(self, question: str, hits: list[Hit], timings: dict, started: float) -> Answer:
+        """"Which posts are about X?": the closest posts, newest first, each cited."""
+        cfg = self.settings.answer
+        best = hits[0].score
+        listed = [h for h in hits[:cfg.list_posts] if h.score >= cfg.list_relative_score * best]
+        listed.sort(key=lambda h: h.post.date, reverse=True)
+        lines = [self.prompts.list_intro.strip()]
+        citations = []
+        for number, hit in enumerate(listed, 1):
+            lines.append(f"- “{hit.post.title}” ({_month_year(hit.post.date)}) [{number}]")
+            citations.append(Citation(number, hit.post.title, hit.post.url, hit.post.permalink,
+                                      "\n".join(split_sentences(hit.passages[0].prose if hit.passages else ""))))
+        timings["first_token_s"] = timings["total_s"] = time.perf_counter() - started
+        return Answer(question=question, text="\n".join(lines), citations=citations, abstained=False, mode="listed",
+                      timings={k: round(v, 4) for k, v in timings.items()}, intro=lines[0])
+
     def _choose_passages(self, question: str, hits: list[Hit]):
-        """Each post's best passages, cut to the sentences that best answer the question: short, clean
-        prompts. Returns the passages, the question's vector and one vector per passage sentence (in
-        passage order), which the support check reuses."""
-        per_passage = self.settings.answer.sentences_per_passage
+        """Each post's best passages as sentences in reading order, each passage followed by the next
+        one of the post (an answer often goes on there; it only continues extractive answers, never
+        starts one). Returns the passages, the question's vector and one vector per passage sentence
+        (in passage order), which the support check and the extractive answer reuse."""
         passages = []
         for number, hit in enumerate(hits, 1):
-            text = "\n".join(p.prose or p.text for p in hit.passages[:self.settings.answer.passages_per_post])
-            sentences = list(dict.fromkeys(s for s in split_sentences(text) if re.search(r"[A-Za-z]{3}", s)))
-            passages.append(PromptPassage(number, hit, sentences, sentences))
+            in_post = self.retriever.post_passages(hit.post.id)
+            position = {passage.chunk_id: i for i, (passage, _) in enumerate(in_post)}
+            best = {position[p.chunk_id] for p in hit.passages[:self.settings.answer.passages_per_post] if p.chunk_id in position}
+            taken = sorted(best | {i + 1 for i in best if i + 1 < len(in_post)})
+            prompt_passage = PromptPassage(number, hit, [], [], [])
+            block = 0
+            for i in taken:
+                if i - 1 not in taken:   # adjacent passages read on as one block of text
+                    block += 1
+                passage = in_post[i][0]
+                for sentence in split_sentences(passage.prose):
+                    if len(sentence.split()) >= 2 and re.search(r"[A-Za-z]{3}", sentence) \
+                            and sentence.count("|") < 2 and sentence not in prompt_passage.sentences:
+                        prompt_passage.sentences.append(sentence)
+                        prompt_passage.blocks.append(number * 1000 + block)
+                        prompt_passage.follows.append(i not in best)
+            if not prompt_passage.sentences and hit.snippet:
+                prompt_passage.sentences, prompt_passage.blocks, prompt_passage.follows = [hit.snippet], [number * 1000], [False]
+            passages.append(prompt_passage)
         everything = [s for p in passages for s in p.sentences]
         vectors = self._encode([question] + everything)
-        scores = iter(relevance(question, everything, vectors[1:] @ vectors[0]) if everything else [])
-        for p in passages:
-            ranked = [(next(scores), i) for i in range(len(p.sentences))]
-            keep = sorted(i for _, i in sorted(ranked, reverse=True)[:per_passage])
-            p.chosen = [p.sentences[i] for i in keep]
         return passages, vectors[0], vectors[1:]
 
-    def _messages(self, question: str, passages: list[PromptPassage]) -> list[dict[str, str]]:
-        listed = "\n".join(self.prompts.passage.format(number=p.number, title=p.hit.post.title, text=" ".join(p.chosen))
-                           for p in passages)
+    def _messages(self, question: str, passages: list[PromptPassage],
+                  evidence: list[list[SupportedSentence]]) -> list[dict[str, str]]:
+        """The prompt: the extractive answer's sentences (the best evidence), one line per post."""
+        by_post: dict[int, list[str]] = {}
+        for run in evidence:
+            by_post.setdefault(run[0].passage, []).extend(s.text for s in run)
+        titles = {p.number: p.hit.post.title for p in passages}
+        listed = "\n".join(self.prompts.passage.format(number=number, title=titles[number], text=" ".join(texts))
+                           for number, texts in by_post.items())
         messages = [{"role": "system", "content": self.prompts.system}] if self.prompts.system.strip() else []
         return messages + [{"role": "user", "content": self.prompts.user.format(passages=listed, question=question)}]
 
@@ -235,34 +344,48 @@ def _month_year(date: str) -> str:
 
 
 class Citer:
-    """Numbers cited posts in order of first mention and puts [n] after each sentence."""
+    """Numbers cited posts in order of first mention and puts [n] after each run of sentences."""
 
     def __init__(self, passages: list[PromptPassage]):
         self.passages = {p.number: p for p in passages}
         self.order: dict[int, int] = {}
         self.parts: list[str] = []
         self.sentences = 0
+        self._in_list = False   # the last part ended with a list item
 
-    def intro(self, template: str) -> str:
-        """The lead-in naming the top post (cited as [1]); empty when the template is empty."""
+    def intro(self, template: str, passage: int) -> str:
+        """The lead-in naming the post the answer starts from (cited as [1]); empty when the template is."""
         if not template.strip():
             return ""
-        top = min(self.passages)
-        self.order.setdefault(top, 1)
-        post = self.passages[top].hit.post
-        month_year = _month_year(post.date)
-        part = template.format(title=post.title, date=post.date, month_year=month_year, number=1).strip()
+        self.order.setdefault(passage, 1)
+        post = self.passages[passage].hit.post
+        part = template.format(title=post.title, date=post.date, month_year=_month_year(post.date), number=1).strip()
         self.parts.append(part)
         return part
 
-    def add(self, sentence: SupportedSentence) -> str:
-        leading_space = bool(self.parts)
-        self.sentences += 1
-        number = self.order.setdefault(sentence.passage, len(self.order) + 1)
-        text = re.sub(r"^[-*•]\s+", "", sentence.text.strip())   # list items read as plain sentences
-        end = text[-1] if text[-1:] in (".", "!", "?") else "."
-        body = text[:-1].rstrip() if text[-1:] in (".", "!", "?") else text.rstrip(":;,")
-        part = (" " if leading_space else "") + f"{body} [{number}]{end}"
+    def add(self, run: list[SupportedSentence]) -> str:
+        """Consecutive sentences of one post, its marker after the last; list items on lines of their own."""
+        number = self.order.setdefault(run[0].passage, len(self.order) + 1)
+        self.sentences += len(run)
+        pieces = []
+        for position, sentence in enumerate(run):
+            text = " ".join(sentence.text.split())
+            item = LIST_ITEM.match(text)
+            if item:
+                text = "- " + text[item.end():]
+            last = position == len(run) - 1
+            list_follows = not last and LIST_ITEM.match(run[position + 1].text)
+            if last:
+                end = text[-1] if text[-1:] in (".", "!", "?") else "."
+                body = text[:-1].rstrip() if text[-1:] in (".", "!", "?") else text.rstrip(":;,")
+                text = f"{body} [{number}]{end}" if not item else f"{body} [{number}]"
+            elif not item and not list_follows and not re.search(r"[.!?][\"'\u201d\u2019)\]]*$", text):
+                # A line that ran into a code block or quote ("…the generated CRD:") ends as a sentence.
+                text = text.rstrip(":;,") + "."
+            separator = "\n" if item else ("\n\n" if self._in_list else " ")
+            pieces.append((separator if (pieces or self.parts) else "") + text)
+            self._in_list = bool(item)
+        part = "".join(pieces)
         self.parts.append(part)
         return part
 

@@ -99,8 +99,9 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
             found = [k for k in keywords if k.lower() in answer.text.lower()]
             recall_sum += len(found) / len(keywords) if keywords else 1.0
             record.update(citation_hit=hit, keywords_found=found)
-        if not answer.abstained:
-            # Support: each answer sentence against the sentences of the passages it cites.
+        if answer.mode not in ("abstained", "listed"):
+            # Support: each answer sentence against the sentences of the passages it cites. A list of
+            # posts is left out: its lines are the cited posts' titles.
             sources = [SourceSentence(text, c.number) for c in answer.citations for text in split_sentences(c.passage)]
             cfg = composer.settings.answer
             checker = SupportChecker(sources, composer.embedder.encode, cfg.support_threshold, cfg.support_word_coverage)

@@ -12,6 +12,9 @@ from knowledge.chunking import split_sentences
 _MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _SENTENCE_DONE = re.compile(r"[.!?](?:[\"')\]]*)\s+(?=\S)|\n+")
 MIN_WORDS = 3
+MAX_LIST_ITEMS = 8
+LIST_ITEM = re.compile(r"\s*([-*\u2022]|\d+[.)])\s")
+_ENDS_SENTENCE = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*\s*$")
 
 
 @dataclass
@@ -20,6 +23,8 @@ class SourceSentence:
 
     text: str
     passage: int
+    block: int = 0      # the block of text it comes from: extractive runs stay within one
+    follows: bool = False   # from the passage after a best one: may continue a run, never start one
 
 
 @dataclass
@@ -115,23 +120,63 @@ class SupportChecker:
         self._seen.add(text.lower())
         return SupportedSentence(text, self.sources[best].passage, float(similarity[best]))
 
-    def extractive(self, question: str, count: int, question_vector: np.ndarray | None = None) -> list[SupportedSentence]:
-        """The `count` source sentences closest to the question, in reading order. The first
-        comes from the top-ranked passage: retrieval ranked its post best on more evidence
-        than one sentence's similarity."""
-        candidates = [i for i, s in enumerate(self.sources) if len(s.text.split()) >= 4]
+    def evidence(self, question: str, question_vector: np.ndarray, max_words: int, other_posts_score: float,
+                 anchor_passage: int | None = None, prior: dict[int, float] | None = None) -> list[list[SupportedSentence]]:
+        """The extractive answer, as runs of consecutive sentences of one passage each.
+
+        The first run starts at the sentence that best answers the question and goes on in reading
+        order, within its block of text, until about `max_words` words: authors name the subject in
+        one sentence and explain it in the next ones, or in the list that follows a colon. Each
+        other passage adds its best sentence when it scores at least `other_posts_score` times the
+        first one. `anchor_passage` keeps the first run in that passage; `prior` adds a score per
+        passage to its sentences when choosing the first one (how well retrieval ranked the post).
+        """
+        candidates = [i for i, s in enumerate(self.sources)
+                      if not s.follows and len(s.text.split()) >= 4 and _reads_as_sentence(s.text)]
         if not candidates:
             return []
-        if question_vector is None:
-            question_vector = self.encode([question])[0]
         scores = relevance(question, [self.sources[i].text for i in candidates], self.vectors[candidates] @ question_vector)
-        order = np.argsort(-scores)
-        ranked = [candidates[i] for i in order]
-        score_of = {candidates[i]: float(scores[i]) for i in order}
-        top_passage = min(self.sources[i].passage for i in candidates)
-        first = next(i for i in ranked if self.sources[i].passage == top_passage)
-        # Further sentences only when they answer nearly as well as the best one: a short answer
-        # beats one padded with loosely related sentences.
-        floor = MIN_RELATIVE_SCORE * score_of[ranked[0]]
-        chosen = [first] + [i for i in ranked if i != first and score_of[i] >= floor][:max(count - 1, 0)]
-        return [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0) for i in sorted(chosen)]
+        if prior:
+            scores = scores + np.array([prior.get(self.sources[i].passage, 0.0) for i in candidates])
+        ranked = [candidates[i] for i in np.argsort(-scores)]
+        score_of = {candidates[i]: float(scores[i]) for i in range(len(candidates))}
+        anchor = next((i for i in ranked if anchor_passage is None or self.sources[i].passage == anchor_passage), ranked[0])
+        run, words = [anchor], len(self.sources[anchor].text.split())
+        following = anchor + 1
+        def same_block(i: int) -> bool:
+            return i < len(self.sources) and self.sources[i].block == self.sources[anchor].block
+
+        while words < max_words and same_block(following):
+            run.append(following)
+            words += len(self.sources[following].text.split())
+            following += 1
+        # A run that stops at "…as follows:" takes the list it announces, or ends before it.
+        if len(run) > 1 and self.sources[run[-1]].text.rstrip().endswith(":"):
+            items = 0
+            while same_block(following) and LIST_ITEM.match(self.sources[following].text) and items < MAX_LIST_ITEMS:
+                run.append(following)
+                following += 1
+                items += 1
+            if not items:
+                run.pop()
+        runs = [run]
+        for passage in dict.fromkeys(self.sources[i].passage for i in ranked):
+            if passage == self.sources[anchor].passage:
+                continue
+            best = next(i for i in ranked if self.sources[i].passage == passage)
+            if score_of[best] >= other_posts_score * score_of[anchor] and self.sources[best].text not in \
+                    {self.sources[i].text for r in runs for i in r}:
+                runs.append([best])
+        seen: set[str] = set()
+        result = []
+        for r in runs:
+            sentences = [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0) for i in r
+                         if not (self.sources[i].text in seen or seen.add(self.sources[i].text))]
+            if sentences:
+                result.append(sentences)
+        return result
+
+
+def _reads_as_sentence(text: str) -> bool:
+    """A sentence or a list item, not a bare heading or caption line."""
+    return bool(LIST_ITEM.match(text) or _ENDS_SENTENCE.search(text))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-
 
 from knowledge.settings import SettingsError, config_dir, read_config_file
 
@@ -17,6 +17,31 @@ class Prompts:
     abstain: str
     abstain_with_related: str
     answer_intro: str = ""
+    answer_intro_earliest: str = ""
+    earliest_question: re.Pattern | None = None
+    earliest_words: frozenset = field(default_factory=frozenset)
+    when_question: re.Pattern | None = None
+    list_question: re.Pattern | None = None
+    list_intro: str = "Posts on this:"
+
+    def question_kind(self, question: str) -> str:
+        """"list" (which posts are about X?), "earliest" (when did he first write about X?), "when"
+        (when did he write about X?: the answer is the top post's date) or "answer"."""
+        if self.list_question and self.list_question.search(question):
+            return "list"
+        if self.earliest_question and self.earliest_question.search(question):
+            return "earliest"
+        if self.when_question and self.when_question.search(question):
+            return "when"
+        return "answer"
+
+
+def _pattern(path: Path, raw: dict, key: str) -> re.Pattern | None:
+    text = raw.get(key) or ""
+    try:
+        return re.compile(text, re.IGNORECASE) if text.strip() else None
+    except re.error as exc:
+        raise SettingsError(f"{path}: {key} is not a valid regular expression: {exc}") from None
 
 
 def load_prompts(path: Path | None = None) -> Prompts:
@@ -27,7 +52,13 @@ def load_prompts(path: Path | None = None) -> Prompts:
     try:
         prompts = Prompts(system=answer.get("system") or "", user=answer["user"], passage=answer["passage"],
                           abstain=raw["abstain"], abstain_with_related=raw["abstain_with_related"],
-                          answer_intro=raw.get("answer_intro") or "")
+                          answer_intro=raw.get("answer_intro") or "",
+                          answer_intro_earliest=raw.get("answer_intro_earliest") or raw.get("answer_intro") or "",
+                          earliest_question=_pattern(path, raw, "earliest_question"),
+                          earliest_words=frozenset(str(w).lower() for w in raw.get("earliest_words") or []),
+                          when_question=_pattern(path, raw, "when_question"),
+                          list_question=_pattern(path, raw, "list_question"),
+                          list_intro=raw.get("list_intro") or "Posts on this:")
     except KeyError as exc:
         raise SettingsError(f"{path}: missing {exc.args[0]!r}") from None
     for field_name, needed in (("user", ("{passages}", "{question}")), ("passage", ("{text}",))):

@@ -7,6 +7,7 @@ posts of that time.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 import threading
@@ -29,6 +30,9 @@ only or other our ours out over own same she should so some such than that the t
 these they this those through to too under until up very was we were what when where which while who whom
 why will with would you your yours he's i'm it's what's don't does doesn't did didn't can't
 """.split())
+# Words that look like names in a question but name no subject.
+_NOT_NAMES = frozenset(w.lower() for w in list(calendar.month_name[1:]) + list(calendar.day_name))
+_NAME = re.compile(r"[A-Za-z][\w.+#-]*[\w+#]")
 SNIPPET_CHARS = 320
 PASSAGE_RRF_K = 60   # passages of one post are ranked by reciprocal-rank fusion of BM25 and dense
 
@@ -146,6 +150,34 @@ class Retriever:
                 if len(posts) <= limit and hit.post.id in posts:
                     found.append(word)
             return found
+
+    def rare_names(self, query: str, share: float = 0.05) -> list[str]:
+        """What the query names, like "Azure" or "kNN" (capitalized or mixed-case words), when some
+        posts but at most `share` of them contain it: the specific thing a reader asks about."""
+        names = [m.group(0) for m in _NAME.finditer(query)]
+        names = [n.lower() for n in names if (n[0].isupper() or re.search(r"[a-z][A-Z]|\d", n))]
+        limit = max(1, int(share * len(self.posts)))
+        with self._lock:
+            return [n for n in dict.fromkeys(names) if n not in _STOPWORDS and n not in _NOT_NAMES
+                    and 0 < len(self._posts_with(n, limit + 1)) <= limit]
+
+    def rare_terms(self, query: str, share: float, ignore: frozenset = frozenset()) -> list[str]:
+        """The query's words (3+ letters) that some posts but at most `share` of them contain."""
+        words = [w for w in dict.fromkeys(m.group(0).lower() for m in _WORD.finditer(query))
+                 if len(w) >= 3 and w not in _STOPWORDS and w not in ignore and not w.isdigit()]
+        limit = max(1, int(share * len(self.posts)))
+        with self._lock:
+            return [w for w in words if 0 < len(self._posts_with(w, limit + 1)) <= limit]
+
+    def mentions(self, word: str, post_id: int) -> int:
+        """How often a post mentions a word (case-insensitive, whole word); its title counts twice."""
+        with self._lock:
+            row = self._conn.execute("SELECT title, body FROM posts_fts WHERE rowid=?", (post_id,)).fetchone()
+        if row is None:
+            return 0
+        # Whole words, as the full-text index sees them: "minilm" is in "all-minilm-l6-v2".
+        pattern = re.compile(rf"(?<!\w){re.escape(word.lower())}(?!\w)")
+        return 2 * len(pattern.findall(row[0].lower())) + len(pattern.findall(row[1].lower()))
 
     def post_passages(self, post_id: int) -> list[tuple[Passage, np.ndarray]]:
         """Every passage of a post in reading order, with its vector."""

@@ -72,13 +72,20 @@ class GeneratorSettings:
 class AnswerSettings:
     posts: int = 3
     passages_per_post: int = 2
-    sentences_per_passage: int = 3
+    coverage_posts: int = 10
     abstain_below: float = 0.30
     abstain_below_with_unknown_terms: float = 0.40
+    abstain_below_with_names_in_passing: float = 0.34
     related_above: float = 0.30
     support_threshold: float = 0.70
     support_word_coverage: float = 0.75
-    extractive_sentences: int = 3
+    answer_similarity: float = 0.35
+    min_generated_words: int = 30
+    extractive_words: int = 50
+    other_posts_score: float = 0.8
+    post_rank_weight: float = 0.3
+    list_posts: int = 5
+    list_relative_score: float = 0.6
 
 
 @dataclass

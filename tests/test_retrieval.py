@@ -171,3 +171,48 @@ def test_evaluation_counts_misses(retriever):
     questions = [{"id": "wrong", "question": "Tekton pipelines on Kubernetes", "gold_permalinks": ["/no/such/post/"]}]
     results = evaluate_retrieval(retriever, questions, modes=("bm25",))
     assert results["bm25"]["hit@5"] == 0.0 and results["bm25"]["missed@5"] == ["wrong"]
+
+
+# -- names and words of a question ----------------------------------------------------------------
+
+
+def _post_ids(retriever) -> dict[str, int]:
+    return {hit.post.permalink: hit.post.id for hit in retriever.search("blog", k=15, mode="dense")}
+
+
+@pytest.mark.parametrize("query, names", [
+    # Weaviate and Watson are each named in one demo post; "Assistant" is in several, "Can" is no name.
+    ("Can Weaviate run inside a Watson Assistant dialog?", ["weaviate", "watson"]),
+    # A month is no name, even one that a single post contains ("Update, August 2023").
+    ("What did he write in August about QLoRA?", ["qlora"]),
+    ("Is bf16 better than fp16?", ["bf16"]),                           # words with digits are names too
+    ("what is weaviate?", []),                                         # lowercase: not a name
+    ("How do I use Kubernetes with Kafka?", []),                       # in 6 of 15 posts / in none
+    ("Which posts mention Helm or Tekton?", []),                       # in 2 posts each: more than 5 %
+])
+def test_rare_names(retriever, query, names):
+    assert retriever.rare_names(query) == names
+
+
+def test_rare_names_share_sets_how_rare(retriever):
+    assert retriever.rare_names("Which posts mention Helm or Tekton?", share=0.2) == ["helm", "tekton"]
+
+
+def test_rare_terms_are_any_words_few_posts_contain(retriever):
+    assert retriever.rare_terms("When did he first write about pgvector?", 0.15) == ["pgvector"]
+    assert retriever.rare_terms("When did he first write about pgvector?", 0.15, ignore=frozenset({"pgvector"})) == []
+    assert retriever.rare_terms("When did he first write about quantization?", 0.15) == []   # in 3 posts
+    assert retriever.rare_terms("When did he first write about sourdough?", 0.15) == []      # in none
+
+
+def test_mentions_counts_whole_words_in_any_case_and_the_title_twice(retriever):
+    ids = _post_ids(retriever)
+    hybrid, lora = ids["/article/hybrid-search-rrf/"], ids["/article/lora-qlora-small-gpu/"]
+    assert retriever.mentions("weaviate", hybrid) == retriever.mentions("Weaviate", hybrid) == 1
+    assert retriever.mentions("weaviate", ids["/article/watson-assistant-dialogs/"]) == 0
+    # "or LoRA, which sits in between": once in the body of the prompt-tuning post.
+    assert retriever.mentions("lora", ids["/2023/05/22/prompt-tuning-vs-fine-tuning/"]) == 1
+    # QLoRA: in the title ("... with LoRA and QLoRA", counted twice) and 4 times in the body; the
+    # image file qlora-memory.png does not count, and neither does QLoRA as a mention of LoRA.
+    assert retriever.mentions("qlora", lora) == 2 + 4
+    assert retriever.mentions("lora", lora) == 2 + 6
