@@ -82,6 +82,7 @@ class PromptPassage:
     sentences: list[str]      # the prose sentences of the post's best passages (the sources for checking)
     blocks: list[int]         # for each sentence, the block of adjacent passages it comes from
     follows: list[bool]       # for each sentence, whether it only follows a best passage
+    codes: list[str]          # for each sentence, the code block right after it ("" if none)
 
 
 class AnswerComposer:
@@ -170,8 +171,8 @@ class AnswerComposer:
         if kind == "earliest":
             hits = self._earliest_first(question, hits)
         passages, question_vector, sentence_vectors = self._choose_passages(question, hits[:cfg.posts])
-        checker = SupportChecker([SourceSentence(s, p.number, b, f)
-                                  for p in passages for s, b, f in zip(p.sentences, p.blocks, p.follows)],
+        checker = SupportChecker([SourceSentence(s, p.number, b, f, c) for p in passages
+                                  for s, b, f, c in zip(p.sentences, p.blocks, p.follows, p.codes)],
                                  self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors)
         evidence = checker.evidence(question, question_vector, cfg.extractive_words, cfg.other_posts_score,
                                     anchor_passage=1 if kind in ("earliest", "when") else None,
@@ -304,20 +305,28 @@ class AnswerComposer:
             position = {passage.chunk_id: i for i, (passage, _) in enumerate(in_post)}
             best = {position[p.chunk_id] for p in hit.passages[:self.settings.answer.passages_per_post] if p.chunk_id in position}
             taken = sorted(best | {i + 1 for i in best if i + 1 < len(in_post)})
-            prompt_passage = PromptPassage(number, hit, [], [], [])
+            prompt_passage = PromptPassage(number, hit, [], [], [], [])
             block = 0
             for i in taken:
                 if i - 1 not in taken:   # adjacent passages read on as one block of text
                     block += 1
-                passage = in_post[i][0]
-                for sentence in split_sentences(passage.prose):
-                    if len(sentence.split()) >= 2 and re.search(r"[A-Za-z]{3}", sentence) \
-                            and sentence.count("|") < 2 and sentence not in prompt_passage.sentences:
-                        prompt_passage.sentences.append(sentence)
-                        prompt_passage.blocks.append(number * 1000 + block)
-                        prompt_passage.follows.append(i not in best)
+                    after = None         # the sentence a code block would follow
+                for is_code, text in _prose_and_code(in_post[i][0]):
+                    if is_code:
+                        if after is not None and not prompt_passage.codes[after]:
+                            prompt_passage.codes[after] = text
+                        continue
+                    for sentence in split_sentences(text):
+                        if len(sentence.split()) >= 2 and re.search(r"[A-Za-z]{3}", sentence) \
+                                and sentence.count("|") < 2 and sentence not in prompt_passage.sentences:
+                            prompt_passage.sentences.append(sentence)
+                            prompt_passage.blocks.append(number * 1000 + block)
+                            prompt_passage.follows.append(i not in best)
+                            prompt_passage.codes.append("")
+                            after = len(prompt_passage.sentences) - 1
             if not prompt_passage.sentences and hit.snippet:
-                prompt_passage.sentences, prompt_passage.blocks, prompt_passage.follows = [hit.snippet], [number * 1000], [False]
+                prompt_passage.sentences, prompt_passage.blocks = [hit.snippet], [number * 1000]
+                prompt_passage.follows, prompt_passage.codes = [False], [""]
             passages.append(prompt_passage)
         everything = [s for p in passages for s in p.sentences]
         vectors = self._encode([question] + everything)
@@ -334,6 +343,31 @@ class AnswerComposer:
                            for number, texts in by_post.items())
         messages = [{"role": "system", "content": self.prompts.system}] if self.prompts.system.strip() else []
         return messages + [{"role": "user", "content": self.prompts.user.format(passages=listed, question=question)}]
+
+
+MAX_CODE_LINES = 12
+
+
+def _prose_and_code(passage) -> list[tuple[bool, str]]:
+    """A passage's text in reading order as (is code, text) pieces. A code piece is cut to
+    MAX_CODE_LINES lines; its lines are those of the passage text that its prose lacks."""
+    prose_lines = set(passage.prose.split("\n"))
+    pieces: list[tuple[bool, list[str]]] = []
+    for line in passage.text.split("\n"):
+        is_code = line not in prose_lines
+        if pieces and pieces[-1][0] == is_code:
+            pieces[-1][1].append(line)
+        else:
+            pieces.append((is_code, [line]))
+    result = []
+    for is_code, lines in pieces:
+        if is_code:
+            lines = [line for line in lines if line.strip()]
+            lines = lines[:MAX_CODE_LINES] + (["…"] if len(lines) > MAX_CODE_LINES else [])
+        text = "\n".join(lines).strip("\n")
+        if text.strip():
+            result.append((is_code, text))
+    return result
 
 
 def _month_year(date: str) -> str:
@@ -385,6 +419,11 @@ class Citer:
             separator = "\n" if item else ("\n\n" if self._in_list else " ")
             pieces.append((separator if (pieces or self.parts) else "") + text)
             self._in_list = bool(item)
+            if sentence.code and last:
+                # "Run this command [1]:" and the command, as a code block.
+                pieces[-1] = pieces[-1][:-1] + ":" if pieces[-1].endswith(".") else pieces[-1]
+                pieces.append(f"\n```\n{sentence.code}\n```")
+                self._in_list = True   # what comes next starts a new paragraph
         part = "".join(pieces)
         self.parts.append(part)
         return part
@@ -393,5 +432,6 @@ class Citer:
         cited = []
         for passage_number, number in sorted(self.order.items(), key=lambda item: item[1]):
             p = self.passages[passage_number]
-            cited.append(Citation(number, p.hit.post.title, p.hit.post.url, p.hit.post.permalink, "\n".join(p.sentences)))
+            passage = "\n".join(f"{text}\n{code}" if code else text for text, code in zip(p.sentences, p.codes))
+            cited.append(Citation(number, p.hit.post.title, p.hit.post.url, p.hit.post.permalink, passage))
         return cited

@@ -13,6 +13,7 @@ _MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _SENTENCE_DONE = re.compile(r"[.!?](?:[\"')\]]*)\s+(?=\S)|\n+")
 MIN_WORDS = 3
 MAX_LIST_ITEMS = 8
+SHORT_CODE_LINES = 4
 LIST_ITEM = re.compile(r"\s*([-*\u2022]|\d+[.)])\s")
 _ENDS_SENTENCE = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*\s*$")
 
@@ -25,6 +26,7 @@ class SourceSentence:
     passage: int
     block: int = 0      # the block of text it comes from: extractive runs stay within one
     follows: bool = False   # from the passage after a best one: may continue a run, never start one
+    code: str = ""          # the code block that comes right after it in the post, if any
 
 
 @dataclass
@@ -32,6 +34,7 @@ class SupportedSentence:
     text: str
     passage: int        # the passage that supports it best
     similarity: float
+    code: str = ""      # in an extractive answer: the code block this sentence announces ("Run this:")
 
 
 def strip_markers(text: str) -> str:
@@ -146,12 +149,18 @@ class SupportChecker:
         def same_block(i: int) -> bool:
             return i < len(self.sources) and self.sources[i].block == self.sources[anchor].block
 
-        while words < max_words and same_block(following):
+        def list_goes_on() -> bool:   # a list the run has entered is shown whole (up to MAX_LIST_ITEMS)
+            items = [i for i in run if LIST_ITEM.match(self.sources[i].text)]
+            return (bool(items) and items[-1] == run[-1] and len(items) < MAX_LIST_ITEMS
+                    and bool(LIST_ITEM.match(self.sources[following].text)))
+
+        while (same_block(following) and not self._announces_code(run[-1])
+               and (words < max_words or list_goes_on())):
             run.append(following)
             words += len(self.sources[following].text.split())
             following += 1
-        # A run that stops at "…as follows:" takes the list it announces, or ends before it.
-        if len(run) > 1 and self.sources[run[-1]].text.rstrip().endswith(":"):
+        # A run that stops at "…as follows:" takes the list or code it announces, or ends before it.
+        if len(run) > 1 and self.sources[run[-1]].text.rstrip().endswith(":") and not self._announces_code(run[-1]):
             items = 0
             while same_block(following) and LIST_ITEM.match(self.sources[following].text) and items < MAX_LIST_ITEMS:
                 run.append(following)
@@ -169,12 +178,19 @@ class SupportChecker:
                 runs.append([best])
         seen: set[str] = set()
         result = []
-        for r in runs:
-            sentences = [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0) for i in r
-                         if not (self.sources[i].text in seen or seen.add(self.sources[i].text))]
+        for r in runs:   # only the first run shows the code its last sentence announces
+            sentences = [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0,
+                                           self.sources[i].code if r is run and i == r[-1] and self._announces_code(i) else "")
+                         for i in r if not (self.sources[i].text in seen or seen.add(self.sources[i].text))]
             if sentences:
                 result.append(sentences)
         return result
+
+    def _announces_code(self, index: int) -> bool:
+        """Whether the sentence introduces the code block after it: it ends with a colon ("Run this
+        command:"), or the code is a few lines, like the commands after "First install the modules."."""
+        source = self.sources[index]
+        return bool(source.code) and (source.text.rstrip().endswith(":") or source.code.count("\n") < SHORT_CODE_LINES)
 
 
 def _reads_as_sentence(text: str) -> bool:

@@ -116,9 +116,10 @@ def test_citations_never_point_outside_the_retrieved_passages(offline_composer):
                                                                    k=offline_composer.settings.answer.coverage_posts)}
         for citation in answer.citations:
             assert citation.permalink in retrieved
-            # The citation's passage is made of sentences of that post, nothing else.
-            post_sentences = {s for passage, _ in retriever.post_passages(retrieved[citation.permalink].post.id)
-                              for s in split_sentences(passage.prose)}
+            # The citation's passage is made of sentences (and code lines) of that post, nothing else.
+            in_post = retriever.post_passages(retrieved[citation.permalink].post.id)
+            post_sentences = ({s for passage, _ in in_post for s in split_sentences(passage.prose)}
+                              | {line for passage, _ in in_post for line in passage.text.splitlines()} | {"…"})
             lines = citation.passage.splitlines()
             assert lines, (question["id"], citation.permalink)
             assert all(line in post_sentences for line in lines), (question["id"], citation.permalink)
@@ -131,7 +132,7 @@ def test_citations_never_point_outside_the_retrieved_passages(offline_composer):
             # The lead-in names the post the answer's first sentence comes from: citation [1].
             assert answer.intro and answer.text.startswith(answer.intro)
             assert f"“{answer.citations[0].title}”" in answer.intro
-            assert re.findall(r"\[(\d+)\]", answer.body)[0] == "1", answer.text
+            assert re.findall(r" \[(\d+)\]", answer.body)[0] == "1", answer.text
 
 
 def test_remote_backend_streams_a_supported_answer():
@@ -386,12 +387,12 @@ def test_extractive_answer_reads_on_after_its_best_sentence(offline_composer, qu
     answer = offline_composer.answer(question)
     assert answer.mode == "extractive"
     body = answer.body
-    # The best sentence, the ones after it and the list they introduce, with one marker after the run.
+    # The best sentence, the ones after it and the whole list they introduce, with one marker after the run.
     run = body[:body.index("[1]")]
     assert run.startswith(first + " " + following + "\n"), answer.text
-    lines = run.rstrip().splitlines()
-    assert lines[1:] == ["- " + item for item in items], answer.text
-    assert "[" not in run
+    listed = run.split("\n\n")[0].splitlines()[1:]
+    assert [line.rstrip(".") for line in listed] == ["- " + item.rstrip(".") for item in items], answer.text
+    assert not re.search(r" \[\d+\]", run)
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -418,3 +419,20 @@ def test_eval_answers_leaves_lists_of_posts_out_of_the_support_rate(offline_comp
     assert results["modes"] == {"listed": 1}
     assert results["citation_hit_rate"] == 1.0
     assert results["support_rate"] is None
+
+
+@pytest.mark.parametrize("question, sentence, code", [
+    ("How do I follow the logs of a Tekton PipelineRun?", "Then follow the logs [1]:", "tkn pipelinerun logs --last -f"),
+    ("How do I generate the boilerplate for a Go operator?", "generates the boilerplate [1]:",
+     "operator-sdk init --domain example.com"),
+])
+def test_extractive_answer_shows_the_code_its_sentence_announces(offline_composer, question, sentence, code):
+    answer = offline_composer.answer(question)
+    assert answer.mode == "extractive"
+    # "…follow the logs [1]:" then the command as a fenced code block, as in the post.
+    block = re.search(r"(.*)\n```\n(.*?)\n```", answer.body, re.S)
+    assert block, answer.text
+    assert block.group(1).endswith(sentence)
+    assert block.group(2).startswith(code)
+    # The citation's passage holds the code, so the answer stays checkable against it.
+    assert code in answer.citations[0].passage
