@@ -14,6 +14,7 @@ _SENTENCE_DONE = re.compile(r"[.!?](?:[\"')\]]*)\s+(?=\S)|\n+")
 MIN_WORDS = 3
 MAX_LIST_ITEMS = 8
 SHORT_CODE_LINES = 4
+OVERSHOOT = 1.3     # an extractive run may end this far past its word budget to finish a sentence
 LIST_ITEM = re.compile(r"\s*([-*\u2022]|\d+[.)])\s")
 _ENDS_SENTENCE = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*\s*$")
 
@@ -154,8 +155,10 @@ class SupportChecker:
             return (bool(items) and items[-1] == run[-1] and len(items) < MAX_LIST_ITEMS
                     and bool(LIST_ITEM.match(self.sources[following].text)))
 
-        while (same_block(following) and not self._announces_code(run[-1])
-               and (words < max_words or list_goes_on())):
+        def fits() -> bool:   # below the budget, and no long sentence that overshoots it by far
+            return words < max_words and words + len(self.sources[following].text.split()) <= OVERSHOOT * max_words
+
+        while same_block(following) and not self._announces_code(run[-1]) and (fits() or list_goes_on()):
             run.append(following)
             words += len(self.sources[following].text.split())
             following += 1
