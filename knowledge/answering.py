@@ -195,10 +195,7 @@ class AnswerComposer:
         buffer, pieces, dropped, streaming = "", 0, 0, False
 
         def accepted(sentence: str) -> SupportedSentence | None:
-            supported = checker.check(sentence)
-            if supported is None or float(self._encode([supported.text])[0] @ question_vector) < cfg.answer_similarity:
-                return None
-            return supported
+            return checker.check(sentence, question_vector, cfg.answer_similarity)
 
         def release() -> Iterator[Token]:
             nonlocal held, streaming

@@ -112,12 +112,17 @@ class SupportChecker:
         words = content_words(text)
         return len(words & self.passage_words.get(passage, set())) / len(words) if words else 0.0
 
-    def check(self, sentence: str) -> SupportedSentence | None:
-        """The sentence with its best source passage, or None when unsupported, a fragment or a repeat."""
+    def check(self, sentence: str, question_vector: np.ndarray | None = None,
+              min_question_similarity: float = 0.0) -> SupportedSentence | None:
+        """The sentence with its best source passage, or None when unsupported, a fragment or a repeat,
+        or (given the question's vector) less similar to the question than `min_question_similarity`."""
         text = strip_markers(sentence)
         if len(text.split()) < MIN_WORDS or not self.sources or text.lower() in self._seen:
             return None
-        similarity = self.vectors @ self.encode([text])[0]
+        vector = self.encode([text])[0]
+        if question_vector is not None and float(vector @ question_vector) < min_question_similarity:
+            return None
+        similarity = self.vectors @ vector
         best = int(np.argmax(similarity))
         if similarity[best] < self.threshold or self.coverage(text, self.sources[best].passage) < self.word_coverage:
             return None

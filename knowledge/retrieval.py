@@ -93,6 +93,12 @@ def _valid_date(value: str) -> bool:
     return True
 
 
+def _content_words(query: str, min_length: int) -> list[str]:
+    """The query's distinct lowercased words of at least `min_length` characters, stopwords and numbers left out."""
+    words = dict.fromkeys(m.group(0).lower() for m in _WORD.finditer(query))
+    return [w for w in words if len(w) >= min_length and w not in _STOPWORDS and not w.isdigit()]
+
+
 def fts_query(text: str) -> str | None:
     """An FTS5 MATCH expression: the query's content words, any of them (BM25 ranks by all)."""
     words = [w for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in _STOPWORDS]
@@ -130,18 +136,21 @@ class Retriever:
         sql = "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? LIMIT ?"
         return [r[0] for r in self._conn.execute(sql, (f'"{word.replace(chr(34), "")}"', limit))]
 
+    def _in_few_posts(self, word: str, share: float) -> bool:
+        """Whether some posts, but at most `share` of them, contain the word (call with the lock held)."""
+        limit = max(1, int(share * len(self.posts)))
+        return 0 < len(self._posts_with(word, limit + 1)) <= limit
+
     def unknown_terms(self, query: str) -> list[str]:
         """Content words of the query (4+ letters) that no post contains: a sign the blog does not cover it."""
-        words = [w for w in dict.fromkeys(m.group(0).lower() for m in _WORD.finditer(query))
-                 if len(w) >= 4 and w not in _STOPWORDS and not w.isdigit()]
+        words = _content_words(query, 4)
         with self._lock:
             return [w for w in words if not self._posts_with(w, 1)]
 
     def specific_terms(self, query: str, hit: Hit) -> list[str]:
         """Query words found in few posts (at most 1% of them, or 3) that `hit` contains, like "RRF"
         or "Tekton": evidence that the blog covers a question even when embeddings are unsure."""
-        words = [w for w in dict.fromkeys(m.group(0).lower() for m in _WORD.finditer(query))
-                 if len(w) >= 3 and w not in _STOPWORDS and not w.isdigit()]
+        words = _content_words(query, 3)
         limit = max(3, len(self.posts) // 100)
         with self._lock:
             found = []
@@ -156,18 +165,14 @@ class Retriever:
         posts but at most `share` of them contain it: the specific thing a reader asks about."""
         names = [m.group(0) for m in _NAME.finditer(query)]
         names = [n.lower() for n in names if (n[0].isupper() or re.search(r"[a-z][A-Z]|\d", n))]
-        limit = max(1, int(share * len(self.posts)))
         with self._lock:
             return [n for n in dict.fromkeys(names) if n not in _STOPWORDS and n not in _NOT_NAMES
-                    and 0 < len(self._posts_with(n, limit + 1)) <= limit]
+                    and self._in_few_posts(n, share)]
 
     def rare_terms(self, query: str, share: float, ignore: frozenset = frozenset()) -> list[str]:
         """The query's words (3+ letters) that some posts but at most `share` of them contain."""
-        words = [w for w in dict.fromkeys(m.group(0).lower() for m in _WORD.finditer(query))
-                 if len(w) >= 3 and w not in _STOPWORDS and w not in ignore and not w.isdigit()]
-        limit = max(1, int(share * len(self.posts)))
         with self._lock:
-            return [w for w in words if 0 < len(self._posts_with(w, limit + 1)) <= limit]
+            return [w for w in _content_words(query, 3) if w not in ignore and self._in_few_posts(w, share)]
 
     def mentions(self, word: str, post_id: int) -> int:
         """How often a post mentions a word (case-insensitive, whole word); its title counts twice."""
