@@ -22,6 +22,7 @@ from knowledge.grounding import LIST_ITEM, SourceSentence, SupportChecker, Suppo
 from knowledge.prompts import Prompts, load_prompts
 from knowledge.retrieval import Hit, Retriever
 from knowledge.settings import Settings
+from knowledge.summaries import summarize_post
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,8 @@ class AnswerComposer:
         passages, question_vector, sentence_vectors = self._choose_passages(question, hits[:cfg.posts])
         checker = SupportChecker([SourceSentence(s, p.number, b, f, c) for p in passages
                                   for s, b, f, c in zip(p.sentences, p.blocks, p.follows, p.codes)],
-                                 self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors)
+                                 self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors,
+                                 pointer=self.prompts.pointer_sentence)
         evidence = checker.evidence(question, question_vector, cfg.extractive_words, cfg.other_posts_score,
                                     anchor_passage=1 if kind in ("earliest", "when") else None,
                                     prior={p.number: cfg.post_rank_weight * p.hit.score / max(passages[0].hit.score, 1e-9)
@@ -276,7 +278,8 @@ class AnswerComposer:
                       timings={k: round(v, 4) for k, v in timings.items()})
 
     def _list_answer(self, question: str, hits: list[Hit], timings: dict, started: float) -> Answer:
-        """"Which posts are about X?": the closest posts, newest first, each cited."""
+        """"Which posts are about X?": the closest posts, newest first, each cited with a sentence that
+        says what it is about."""
         cfg = self.settings.answer
         best = hits[0].score
         listed = [h for h in hits[:cfg.list_posts] if h.score >= cfg.list_relative_score * best]
@@ -284,7 +287,9 @@ class AnswerComposer:
         lines = [self.prompts.list_intro.strip()]
         citations = []
         for number, hit in enumerate(listed, 1):
-            lines.append(f"- “{hit.post.title}” ({_month_year(hit.post.date)}) [{number}]")
+            summary = summarize_post(self.retriever, hit.post.id, sentences=1, max_chars=LIST_SUMMARY_CHARS).text
+            lines.append(self.prompts.list_item.format(title=hit.post.title, date=hit.post.date, number=number,
+                                                       month_year=_month_year(hit.post.date), summary=summary).rstrip(": "))
             citations.append(Citation(number, hit.post.title, hit.post.url, hit.post.permalink,
                                       "\n".join(split_sentences(hit.passages[0].prose if hit.passages else ""))))
         timings["first_token_s"] = timings["total_s"] = time.perf_counter() - started
@@ -343,6 +348,7 @@ class AnswerComposer:
 
 
 MAX_CODE_LINES = 12
+LIST_SUMMARY_CHARS = 220   # a listed post's sentence is cut to about this length
 
 
 def _prose_and_code(passage) -> list[tuple[bool, str]]:

@@ -88,8 +88,10 @@ class SupportChecker:
     fluent sentences that mix the passage's topic with invented claims."""
 
     def __init__(self, sources: list[SourceSentence], encode, threshold: float, word_coverage: float = 0.75,
-                 vectors: np.ndarray | None = None):
-        """`vectors`: the sources' embeddings when the caller has them already."""
+                 vectors: np.ndarray | None = None, pointer: re.Pattern | None = None):
+        """`vectors`: the sources' embeddings when the caller has them already. `pointer` matches the
+        sentences that only send the reader elsewhere; extractive answers leave them out."""
+        self.pointer = pointer
         self.sources = sources
         self.encode = encode
         self.threshold = threshold
@@ -140,8 +142,8 @@ class SupportChecker:
         first one. `anchor_passage` keeps the first run in that passage; `prior` adds a score per
         passage to its sentences when choosing the first one (how well retrieval ranked the post).
         """
-        candidates = [i for i, s in enumerate(self.sources)
-                      if not s.follows and len(s.text.split()) >= 4 and _reads_as_sentence(s.text)]
+        candidates = [i for i, s in enumerate(self.sources) if not s.follows and len(s.text.split()) >= 4
+                      and _reads_as_sentence(s.text) and not self._points_elsewhere(i)]
         if not candidates:
             return []
         scores = relevance(question, [self.sources[i].text for i in candidates], self.vectors[candidates] @ question_vector)
@@ -150,8 +152,33 @@ class SupportChecker:
         ranked = [candidates[i] for i in np.argsort(-scores)]
         score_of = {candidates[i]: float(scores[i]) for i in range(len(candidates))}
         anchor = next((i for i in ranked if anchor_passage is None or self.sources[i].passage == anchor_passage), ranked[0])
+        run = self._run(anchor, max_words)
+        runs = [run]
+        used = {self.sources[i].text for i in run}
+        for passage in dict.fromkeys(self.sources[i].passage for i in ranked):
+            if passage == self.sources[anchor].passage:
+                continue
+            best = next(i for i in ranked if self.sources[i].passage == passage)
+            if score_of[best] >= other_posts_score * score_of[anchor] and self.sources[best].text not in used:
+                runs.append([best])
+                used.add(self.sources[best].text)
+        seen: set[str] = set()
+        result = []
+        for r in runs:   # only the first run shows the code right after its last sentence
+            sentences = [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0,
+                                           self.sources[i].code if r is run and i == r[-1] else "")
+                         for i in r if not (self.sources[i].text in seen or seen.add(self.sources[i].text))]
+            if sentences:
+                result.append(sentences)
+        return result
+
+    def _run(self, anchor: int, max_words: int) -> list[int]:
+        """The sentences from `anchor` on, in reading order within its block, up to about `max_words`
+        words. A list it enters is shown whole; it stops at a sentence that announces code and before
+        one that only points elsewhere."""
         run, words = [anchor], len(self.sources[anchor].text.split())
         following = anchor + 1
+
         def same_block(i: int) -> bool:
             return i < len(self.sources) and self.sources[i].block == self.sources[anchor].block
 
@@ -163,7 +190,8 @@ class SupportChecker:
         def fits() -> bool:   # below the budget, and no long sentence that overshoots it by far
             return words < max_words and words + len(self.sources[following].text.split()) <= OVERSHOOT * max_words
 
-        while same_block(following) and not self._announces_code(run[-1]) and (fits() or list_goes_on()):
+        while same_block(following) and not self._announces_code(run[-1]) and not self._points_elsewhere(following) \
+                and (fits() or list_goes_on()):
             run.append(following)
             words += len(self.sources[following].text.split())
             following += 1
@@ -176,23 +204,12 @@ class SupportChecker:
                 items += 1
             if not items:
                 run.pop()
-        runs = [run]
-        for passage in dict.fromkeys(self.sources[i].passage for i in ranked):
-            if passage == self.sources[anchor].passage:
-                continue
-            best = next(i for i in ranked if self.sources[i].passage == passage)
-            if score_of[best] >= other_posts_score * score_of[anchor] and self.sources[best].text not in \
-                    {self.sources[i].text for r in runs for i in r}:
-                runs.append([best])
-        seen: set[str] = set()
-        result = []
-        for r in runs:   # only the first run shows the code its last sentence announces
-            sentences = [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0,
-                                           self.sources[i].code if r is run and i == r[-1] and self._announces_code(i) else "")
-                         for i in r if not (self.sources[i].text in seen or seen.add(self.sources[i].text))]
-            if sentences:
-                result.append(sentences)
-        return result
+        return run
+
+    def _points_elsewhere(self, index: int) -> bool:
+        """Whether the sentence only sends the reader elsewhere ("To find out more, check out the
+        documentation."): the links are not in the answer, so it says nothing there."""
+        return bool(self.pointer and self.pointer.search(self.sources[index].text))
 
     def _announces_code(self, index: int) -> bool:
         """Whether the sentence introduces the code block after it: it ends with a colon ("Run this

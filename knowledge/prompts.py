@@ -22,7 +22,9 @@ class Prompts:
     earliest_words: frozenset = field(default_factory=frozenset)
     when_question: re.Pattern | None = None
     list_question: re.Pattern | None = None
+    pointer_sentence: re.Pattern | None = None
     list_intro: str = "Posts on this:"
+    list_item: str = "- “{title}” ({month_year}) [{number}]: {summary}"
 
     def question_kind(self, question: str) -> str:
         """"list" (which posts are about X?), "earliest" (when did he first write about X?), "when"
@@ -58,11 +60,15 @@ def load_prompts(path: Path | None = None) -> Prompts:
                           earliest_words=frozenset(str(w).lower() for w in raw.get("earliest_words") or []),
                           when_question=_pattern(path, raw, "when_question"),
                           list_question=_pattern(path, raw, "list_question"),
-                          list_intro=raw.get("list_intro") or "Posts on this:")
+                          pointer_sentence=_pattern(path, raw, "pointer_sentence"),
+                          list_intro=raw.get("list_intro") or "Posts on this:",
+                          list_item=raw.get("list_item") or Prompts.list_item)
     except KeyError as exc:
         raise SettingsError(f"{path}: missing {exc.args[0]!r}") from None
-    for field_name, needed in (("user", ("{passages}", "{question}")), ("passage", ("{text}",))):
+    for field_name, needed in (("user", ("{passages}", "{question}")), ("passage", ("{text}",)),
+                               ("list_item", ("{number}",))):
         for placeholder in needed:
             if placeholder not in getattr(prompts, field_name):
-                raise SettingsError(f"{path}: answer.{field_name} must contain {placeholder}")
+                key = field_name if field_name == "list_item" else f"answer.{field_name}"
+                raise SettingsError(f"{path}: {key} must contain {placeholder}")
     return prompts

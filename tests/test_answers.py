@@ -16,10 +16,11 @@ from knowledge.answering import AnswerComposer, Final, Token
 from knowledge.chunking import split_sentences
 from knowledge.evaluation import evaluate_answers, load_questions
 from knowledge.generator import get_generator
+from knowledge.ingest import ingest
 from knowledge.prompts import load_prompts
 from knowledge.settings import load_settings
 from openai_fake import FakeOpenAI
-from conftest import BLOGBOT, DEMO_QUESTIONS
+from conftest import BLOGBOT, DEMO_QUESTIONS, post_text, write_blog
 
 PGVECTOR = "pgvector is an extension that adds a vector column type to PostgreSQL."
 # Sentences of the demo post "pgvector, FAISS or Milvus?" that answer "Which vector store is an
@@ -274,7 +275,7 @@ def test_cli_ask_json_and_jsonl(demo_index, tmp_path):
 TEKTON = "/article/tekton-pipelines/"
 OPERATOR = "/article/kubernetes-operator-go/"
 OPENSHIFT = "/article/openshift-helm-kustomize/"
-LIST_LINE = re.compile(r"- “(.+)” \((\w+ \d{4})\) \[(\d+)\]")
+LIST_LINE = re.compile(r"- “(.+)” \((\w+ \d{4})\) \[(\d+)\]: (.+)")
 
 
 def _month_year(date: str) -> str:
@@ -298,6 +299,11 @@ def test_list_question_lists_the_posts_newest_first_each_cited(offline_composer,
     for item, citation in zip(items, answer.citations):
         assert item[1] == citation.title
         assert item[2] == _month_year(dates[citation.permalink])
+        # What the post is about, in one of its own sentences.
+        post_id = next(h.post.id for h in offline_composer.retriever.search(citation.title, k=15)
+                       if h.post.permalink == citation.permalink)
+        post_text = " ".join(" ".join(p.prose.split()) for p, _ in offline_composer.retriever.post_passages(post_id))
+        assert len(item[4].split()) >= 6 and item[4] in post_text, item[4]
     listed = [dates[c.permalink] for c in answer.citations]
     assert listed == sorted(listed, reverse=True)
     assert expected <= {c.permalink for c in answer.citations}
@@ -436,3 +442,56 @@ def test_extractive_answer_shows_the_code_its_sentence_announces(offline_compose
     assert block.group(2).startswith(code)
     # The citation's passage holds the code, so the answer stays checkable against it.
     assert code in answer.citations[0].passage
+
+
+@pytest.fixture(scope="module")
+def small_blog_composer(tmp_path_factory):
+    """A composer over a two-post blog written for the tests below (no generator: extractive)."""
+    root = write_blog(tmp_path_factory.mktemp("small-blog"), {
+        "2024-03-01-langchain-watsonx.md": post_text("Accessing Watsonx Models from LangChain", """
+            LangChain is a framework to build applications with large language models.
+
+            ## The Python library
+
+            Watsonx.ai models can be used from LangChain through a Python library. First install and
+            import the modules.
+
+            ```python
+            pip install langchain
+            pip install ibm-watson-machine-learning
+            import os
+            from langchain import PromptTemplate
+            from langchain.chains import LLMChain
+            from ibm_watson_machine_learning.foundation_models import Model
+            ```
+
+            ## More
+
+            To find out more about Watsonx.ai and LangChain, check out the documentation.
+            """, date="2024-03-01"),
+        "2024-04-01-gardening.md": post_text("Tomatoes on the Balcony", """
+            Tomatoes grow well in large pots on a sunny balcony. Water them every morning in summer.
+            """, date="2024-04-01"),
+    })
+    data_dir = tmp_path_factory.mktemp("small-blog-data")
+    ingest(root, data_dir, load_settings())
+    composer = AnswerComposer(data_dir, remote_settings(f"http://127.0.0.1:{_closed_port()}/v1"))
+    yield composer
+    composer.retriever.close()
+
+
+def test_answer_ending_on_a_sentence_followed_by_code_shows_the_code(small_blog_composer):
+    answer = small_blog_composer.answer("How can I use Watsonx.ai models from LangChain?")
+    assert answer.mode == "extractive"
+    # The sentence ends with a full stop, not a colon, and the code is long: it is still shown.
+    block = re.search(r"First install and import the modules \[1\]:\n```\n(.*?)\n```", answer.body, re.S)
+    assert block, answer.text
+    assert "pip install ibm-watson-machine-learning" in block.group(1)
+
+
+def test_sentence_that_only_points_elsewhere_is_left_out(small_blog_composer):
+    for question in ("Where can I find out more about Watsonx.ai and LangChain?",
+                     "How can I use Watsonx.ai models from LangChain?"):
+        answer = small_blog_composer.answer(question)
+        assert not answer.abstained, answer.text
+        assert "check out the documentation" not in answer.text, answer.text
