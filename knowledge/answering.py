@@ -80,10 +80,12 @@ Event = Union[Token, Final]
 class PromptPassage:
     number: int
     hit: Hit
-    sentences: list[str]      # the prose sentences of the post's best passages (the sources for checking)
-    blocks: list[int]         # for each sentence, the block of adjacent passages it comes from
-    follows: list[bool]       # for each sentence, whether it only follows a best passage
-    codes: list[str]          # for each sentence, the code block right after it ("" if none)
+    sources: list[SourceSentence] = field(default_factory=list)   # the prose sentences of the post's best
+                                                                  # passages, in reading order
+
+    @property
+    def sentences(self) -> list[str]:
+        return [source.text for source in self.sources]
 
 
 class AnswerComposer:
@@ -172,8 +174,7 @@ class AnswerComposer:
         if kind == "earliest":
             hits = self._earliest_first(question, hits)
         passages, question_vector, sentence_vectors = self._choose_passages(question, hits[:cfg.posts])
-        checker = SupportChecker([SourceSentence(s, p.number, b, f, c) for p in passages
-                                  for s, b, f, c in zip(p.sentences, p.blocks, p.follows, p.codes)],
+        checker = SupportChecker([source for p in passages for source in p.sources],
                                  self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors,
                                  pointer=self.prompts.pointer_sentence)
         evidence = checker.evidence(question, question_vector, cfg.extractive_words, cfg.other_posts_score,
@@ -307,7 +308,8 @@ class AnswerComposer:
             position = {passage.chunk_id: i for i, (passage, _) in enumerate(in_post)}
             best = {position[p.chunk_id] for p in hit.passages[:self.settings.answer.passages_per_post] if p.chunk_id in position}
             taken = sorted(best | {i + 1 for i in best if i + 1 < len(in_post)})
-            prompt_passage = PromptPassage(number, hit, [], [], [], [])
+            prompt_passage = PromptPassage(number, hit)
+            sources = prompt_passage.sources
             block = 0
             for i in taken:
                 if i - 1 not in taken:   # adjacent passages read on as one block of text
@@ -315,20 +317,18 @@ class AnswerComposer:
                     after = None         # the sentence a code block would follow
                 for is_code, text in _prose_and_code(in_post[i][0]):
                     if is_code:
-                        if after is not None and not prompt_passage.codes[after]:
-                            prompt_passage.codes[after] = text
+                        if after is not None and not sources[after].code:
+                            sources[after].code = text
                         continue
-                    for sentence in split_sentences(text):
-                        if len(sentence.split()) >= 2 and re.search(r"[A-Za-z]{3}", sentence) \
-                                and sentence.count("|") < 2 and sentence not in prompt_passage.sentences:
-                            prompt_passage.sentences.append(sentence)
-                            prompt_passage.blocks.append(number * 1000 + block)
-                            prompt_passage.follows.append(i not in best)
-                            prompt_passage.codes.append("")
-                            after = len(prompt_passage.sentences) - 1
-            if not prompt_passage.sentences and hit.snippet:
-                prompt_passage.sentences, prompt_passage.blocks = [hit.snippet], [number * 1000]
-                prompt_passage.follows, prompt_passage.codes = [False], [""]
+                    for line in text.split("\n"):
+                        for position, sentence in enumerate(split_sentences(line)):
+                            if len(sentence.split()) >= 2 and re.search(r"[A-Za-z]{3}", sentence) \
+                                    and sentence.count("|") < 2 and sentence not in prompt_passage.sentences:
+                                sources.append(SourceSentence(sentence, number, number * 1000 + block, i not in best,
+                                                              in_item=position > 0 and bool(LIST_ITEM.match(line))))
+                                after = len(sources) - 1
+            if not sources and hit.snippet:
+                sources.append(SourceSentence(hit.snippet, number, number * 1000))
             passages.append(prompt_passage)
         everything = [s for p in passages for s in p.sentences]
         vectors = self._encode([question] + everything)
@@ -419,9 +419,9 @@ class Citer:
             elif not item and not list_follows and not re.search(r"[.!?][\"'\u201d\u2019)\]]*$", text):
                 # A line that ran into a code block or quote ("…the generated CRD:") ends as a sentence.
                 text = text.rstrip(":;,") + "."
-            separator = "\n" if item else ("\n\n" if self._in_list else " ")
+            separator = "\n" if item else (" " if sentence.in_item or not self._in_list else "\n\n")
             pieces.append((separator if (pieces or self.parts) else "") + text)
-            self._in_list = bool(item)
+            self._in_list = bool(item) or (sentence.in_item and self._in_list)
             if sentence.code and last:
                 # "Run this command [1]:" and the command, as a code block.
                 pieces[-1] = pieces[-1][:-1] + ":" if pieces[-1].endswith(".") else pieces[-1]
@@ -435,6 +435,6 @@ class Citer:
         cited = []
         for passage_number, number in sorted(self.order.items(), key=lambda item: item[1]):
             p = self.passages[passage_number]
-            passage = "\n".join(f"{text}\n{code}" if code else text for text, code in zip(p.sentences, p.codes))
+            passage = "\n".join(f"{s.text}\n{s.code}" if s.code else s.text for s in p.sources)
             cited.append(Citation(number, p.hit.post.title, p.hit.post.url, p.hit.post.permalink, passage))
         return cited

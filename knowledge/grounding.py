@@ -13,6 +13,7 @@ _MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _SENTENCE_DONE = re.compile(r"[.!?](?:[\"')\]]*)\s+(?=\S)|\n+")
 MIN_WORDS = 3
 MAX_LIST_ITEMS = 8
+LIST_WORDS = 2      # a list an extractive run enters may take it to this many times its word budget
 SHORT_CODE_LINES = 4
 OVERSHOOT = 1.3     # an extractive run may end this far past its word budget to finish a sentence
 LIST_ITEM = re.compile(r"\s*([-*\u2022]|\d+[.)])\s")
@@ -28,6 +29,7 @@ class SourceSentence:
     block: int = 0      # the block of text it comes from: extractive runs stay within one
     follows: bool = False   # from the passage after a best one: may continue a run, never start one
     code: str = ""          # the code block that comes right after it in the post, if any
+    in_item: bool = False   # it goes on a list item's line (the item's second sentence or later)
 
 
 @dataclass
@@ -36,6 +38,7 @@ class SupportedSentence:
     passage: int        # the passage that supports it best
     similarity: float
     code: str = ""      # in an extractive answer: the code block this sentence announces ("Run this:")
+    in_item: bool = False   # in an extractive answer: it goes on the list item line before it
 
 
 def strip_markers(text: str) -> str:
@@ -166,7 +169,8 @@ class SupportChecker:
         result = []
         for r in runs:   # only the first run shows the code right after its last sentence
             sentences = [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0,
-                                           self.sources[i].code if r is run and i == r[-1] else "")
+                                           self.sources[i].code if r is run and i == r[-1] else "",
+                                           in_item=self.sources[i].in_item and i - 1 in r)
                          for i in r if not (self.sources[i].text in seen or seen.add(self.sources[i].text))]
             if sentences:
                 result.append(sentences)
@@ -182,10 +186,13 @@ class SupportChecker:
         def same_block(i: int) -> bool:
             return i < len(self.sources) and self.sources[i].block == self.sources[anchor].block
 
-        def list_goes_on() -> bool:   # a list the run has entered is shown whole (up to MAX_LIST_ITEMS)
-            items = [i for i in run if LIST_ITEM.match(self.sources[i].text)]
-            return (bool(items) and items[-1] == run[-1] and len(items) < MAX_LIST_ITEMS
-                    and bool(LIST_ITEM.match(self.sources[following].text)))
+        def in_list(i: int) -> bool:   # a list item's line, or a later sentence on it
+            return bool(LIST_ITEM.match(self.sources[i].text)) or self.sources[i].in_item
+
+        def list_goes_on() -> bool:   # a list the run has entered is shown whole (up to MAX_LIST_ITEMS
+            items = [i for i in run if LIST_ITEM.match(self.sources[i].text)]   # and LIST_WORDS x budget)
+            return (bool(items) and in_list(run[-1]) and in_list(following) and words < LIST_WORDS * max_words
+                    and (self.sources[following].in_item or len(items) < MAX_LIST_ITEMS))
 
         def fits() -> bool:   # below the budget, and no long sentence that overshoots it by far
             return words < max_words and words + len(self.sources[following].text.split()) <= OVERSHOOT * max_words
@@ -198,10 +205,12 @@ class SupportChecker:
         # A run that stops at "…as follows:" takes the list or code it announces, or ends before it.
         if len(run) > 1 and self.sources[run[-1]].text.rstrip().endswith(":") and not self._announces_code(run[-1]):
             items = 0
-            while same_block(following) and LIST_ITEM.match(self.sources[following].text) and items < MAX_LIST_ITEMS:
+            while same_block(following) and in_list(following) and words < LIST_WORDS * max_words \
+                    and (self.sources[following].in_item or items < MAX_LIST_ITEMS):
+                items += not self.sources[following].in_item
                 run.append(following)
+                words += len(self.sources[following].text.split())
                 following += 1
-                items += 1
             if not items:
                 run.pop()
         return run

@@ -495,3 +495,13 @@ def test_sentence_that_only_points_elsewhere_is_left_out(small_blog_composer):
         answer = small_blog_composer.answer(question)
         assert not answer.abstained, answer.text
         assert "check out the documentation" not in answer.text, answer.text
+
+
+def test_list_item_keeps_its_later_sentences_on_its_line(offline_composer):
+    answer = offline_composer.answer("What biases does an LLM judge have?")
+    assert answer.mode == "extractive"
+    lines = answer.body.splitlines()
+    # "- Verbosity bias – longer answers get higher scores. Put "length is not…" in the rubric." is one item.
+    item = next((line for line in lines if line.startswith("- Verbosity bias")), None)
+    assert item and "Put \"length is not a quality criterion\" in the rubric" in item, answer.text
+    assert not any(line.startswith("Put \"length") for line in lines), answer.text
