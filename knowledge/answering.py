@@ -256,16 +256,25 @@ class AnswerComposer:
         return best < cfg.abstain_below and not self.retriever.specific_terms(question, hits[0])
 
     def _earliest_first(self, question: str, hits: list[Hit]) -> list[Hit]:
-        """The hits with the earliest post about the question's subject first: of the closest posts,
-        those that contain all of the question's rarer words (or, without such words, the top few)."""
+        """The hits with the earliest post about the question's subject first: the oldest post of the
+        blog about all the question's words (besides "first", "write"…; any post that mentions them
+        for "When did X first come up?"), else the oldest of the closest posts that contain its rarer
+        words (or, without such words, of the top few)."""
         cfg = self.settings.answer
-        terms = self.retriever.rare_terms(question, 0.15, ignore=self.prompts.earliest_words)
-        about = [h for h in hits[:cfg.coverage_posts]
-                 if all(self.retriever.mentions(t, h.post.id) for t in terms)] if terms else hits[:cfg.posts]
-        if not about:
-            return hits
-        earliest = min(about, key=lambda h: h.post.date)
-        return [earliest] + [h for h in hits if h is not earliest]
+        any_mention = self.prompts.earliest_any_mention and self.prompts.earliest_any_mention.search(question)
+        about_subject = self.retriever.posts_about(question, ignore=self.prompts.earliest_words,
+                                                   min_mentions=1 if any_mention else cfg.about_min_mentions)
+        if about_subject:
+            earliest = next((h for h in hits if h.post.id == about_subject[0]), None) \
+                or self.retriever.hit_for(question, about_subject[0], hits[0].score)
+        else:
+            terms = self.retriever.rare_terms(question, 0.15, ignore=self.prompts.earliest_words)
+            about = [h for h in hits[:cfg.coverage_posts]
+                     if all(self.retriever.mentions(t, h.post.id) for t in terms)] if terms else hits[:cfg.posts]
+            if not about:
+                return hits
+            earliest = min(about, key=lambda h: h.post.date)
+        return [earliest] + [h for h in hits if h.post.id != earliest.post.id]
 
     def _encode(self, texts: list[str]):
         return self.embedder.encode(texts)

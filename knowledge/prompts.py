@@ -20,6 +20,7 @@ class Prompts:
     answer_intro_earliest: str = ""
     earliest_question: re.Pattern | None = None
     earliest_words: frozenset = field(default_factory=frozenset)
+    earliest_any_mention: re.Pattern | None = None
     when_question: re.Pattern | None = None
     list_question: re.Pattern | None = None
     pointer_sentence: re.Pattern | None = None
@@ -58,6 +59,7 @@ def load_prompts(path: Path | None = None) -> Prompts:
                           answer_intro_earliest=raw.get("answer_intro_earliest") or raw.get("answer_intro") or "",
                           earliest_question=_pattern(path, raw, "earliest_question"),
                           earliest_words=frozenset(str(w).lower() for w in raw.get("earliest_words") or []),
+                          earliest_any_mention=_pattern(path, raw, "earliest_any_mention"),
                           when_question=_pattern(path, raw, "when_question"),
                           list_question=_pattern(path, raw, "list_question"),
                           pointer_sentence=_pattern(path, raw, "pointer_sentence"),

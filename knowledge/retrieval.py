@@ -99,6 +99,17 @@ def _content_words(query: str, min_length: int) -> list[str]:
     return [w for w in words if len(w) >= min_length and w not in _STOPWORDS and not w.isdigit()]
 
 
+_SUFFIXES = ("ations", "ation", "ings", "ing", "es", "s", "ed", "e")
+
+
+def _stem(word: str) -> str:
+    """The word without its ending ("quantization" -> "quantiz", "operators" -> "operator")."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[:-len(suffix)]
+    return word
+
+
 def fts_query(text: str) -> str | None:
     """An FTS5 MATCH expression: the query's content words, any of them (BM25 ranks by all)."""
     words = [w for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in _STOPWORDS]
@@ -183,6 +194,32 @@ class Retriever:
         # Whole words, as the full-text index sees them: "minilm" is in "all-minilm-l6-v2".
         pattern = re.compile(rf"(?<!\w){re.escape(word.lower())}(?!\w)")
         return 2 * len(pattern.findall(row[0].lower())) + len(pattern.findall(row[1].lower()))
+
+    def posts_about(self, query: str, ignore: frozenset = frozenset(), min_mentions: int = 3) -> list[int]:
+        """The posts about what the query names, oldest first: those whose title has each of its
+        content words (3+ letters, not in `ignore`) or whose text mentions it at least `min_mentions`
+        times, in any form. Passing mentions don't make a post about something. Empty when
+        the query names nothing."""
+        words = [w for w in _content_words(query, 3) if w not in ignore]
+        min_mentions = max(1, min_mentions)
+        if not words:
+            return []
+        match = " AND ".join(f'"{w.replace(chr(34), "")}"' for w in words)
+        with self._lock:
+            self._refresh()
+            rows = self._conn.execute("SELECT rowid, title, body FROM posts_fts WHERE posts_fts MATCH ?", (match,)).fetchall()
+        # Any form of the word, as the full-text index's stemming has it: "quantization", "quantizing".
+        patterns = [re.compile(rf"(?<!\w){re.escape(_stem(w))}\w*") for w in words]
+        about = [pid for pid, title, body in rows if pid in self.posts and all(
+            p.search(title.lower()) or len(p.findall(body.lower())) >= min_mentions for p in patterns)]
+        return sorted(about, key=lambda pid: (self.posts[pid].date, pid))
+
+    def hit_for(self, query: str, post_id: int, score: float) -> Hit:
+        """One post as a hit for the query (its passages ranked for it), with the given score."""
+        with self._lock:
+            self._refresh()
+            chunk_scores = self._dense(query) if len(self._matrix) else None
+            return self._hit(post_id, score, fts_query(query), chunk_scores, 3)
 
     def post_passages(self, post_id: int) -> list[tuple[Passage, np.ndarray]]:
         """Every passage of a post in reading order, with its vector."""

@@ -86,6 +86,7 @@ class AnswerSettings:
     post_rank_weight: float = 0.3
     list_posts: int = 5
     list_relative_score: float = 0.6
+    about_min_mentions: int = 3
 
 
 @dataclass

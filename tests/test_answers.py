@@ -310,8 +310,10 @@ def test_list_question_lists_the_posts_newest_first_each_cited(offline_composer,
 
 
 @pytest.mark.parametrize("question, earliest, month_year, top", [
-    # The closest post is the later one; the earlier one mentions the subject too.
-    ("When did he first write about pgvector?", "/article/hybrid-search-rrf/", "January 2024",
+    # The closest post is the later one; the earlier one mentions the subject too (once, in passing).
+    ("When was the earliest mention of pgvector?", "/article/hybrid-search-rrf/", "January 2024",
+     "/article/vector-databases-compared/"),
+    ("When did pgvector first come up?", "/article/hybrid-search-rrf/", "January 2024",
      "/article/vector-databases-compared/"),
     ("When did he first write about quantization?", "/article/lora-qlora-small-gpu/", "May 2024",
      "/article/llm-on-cpu-llama-cpp/"),
@@ -324,6 +326,21 @@ def test_earliest_question_answers_from_the_earliest_post(offline_composer, ques
     assert first.number == 1 and first.permalink == earliest
     assert answer.text.startswith(f"The earliest post I found on this is “{first.title}” ({month_year}) [1]:")
     assert re.findall(r"\[(\d+)\]", answer.body)[0] == "1"      # the answer starts in that post
+
+
+@pytest.mark.parametrize("question, earliest, title_and_date", [
+    # The welcome post (March 2019) names "operators written in Go" once, in a list of topics.
+    ("When did he first write about Kubernetes operators?", "/article/kubernetes-operator-go/",
+     "“Writing a Kubernetes Operator in Go” (July 2021)"),
+    # The hybrid search post (January 2024) mentions pgvector once.
+    ("When did he first write about pgvector?", "/article/vector-databases-compared/",
+     "“pgvector, FAISS or Milvus? Choosing a Vector Store” (November 2024)"),
+])
+def test_earliest_post_is_one_about_the_subject_not_one_that_mentions_it_in_passing(offline_composer, question,
+                                                                                   earliest, title_and_date):
+    answer = offline_composer.answer(question)
+    assert answer.citations[0].permalink == earliest
+    assert answer.text.startswith(f"The earliest post I found on this is {title_and_date} [1]:"), answer.text
 
 
 # Without the anchor on the top post, both answers would start in another post.

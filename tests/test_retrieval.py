@@ -216,3 +216,17 @@ def test_mentions_counts_whole_words_in_any_case_and_the_title_twice(retriever):
     # image file qlora-memory.png does not count, and neither does QLoRA as a mention of LoRA.
     assert retriever.mentions("qlora", lora) == 2 + 4
     assert retriever.mentions("lora", lora) == 2 + 6
+
+
+def test_posts_about_a_subject_are_those_with_it_in_the_title_or_mentioning_it_often(retriever):
+    earliest_words = frozenset({"first", "write", "about"})
+    about = [retriever.posts[i].permalink
+             for i in retriever.posts_about("When did he first write about Kubernetes?", ignore=earliest_words)]
+    # Oldest first. The welcome post and two others mention Kubernetes once or twice in passing.
+    assert about == ["/2020/04/15/quarkus-microprofile-rest-client/", "/article/tekton-pipelines/",
+                     "/article/kubernetes-operator-go/"]
+    # Every word counts, in singular or plural ("Writing a Kubernetes Operator in Go").
+    about = retriever.posts_about("When did he first write about Kubernetes operators?", ignore=earliest_words)
+    assert [retriever.posts[i].permalink for i in about] == ["/article/kubernetes-operator-go/"]
+    assert retriever.posts_about("When did he first write about sourdough?", ignore=earliest_words) == []
+    assert retriever.posts_about("When did he first write about?", ignore=earliest_words) == []
