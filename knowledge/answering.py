@@ -180,7 +180,8 @@ class AnswerComposer:
         evidence = checker.evidence(question, question_vector, cfg.extractive_words, cfg.other_posts_score,
                                     anchor_passage=1 if kind in ("earliest", "when") else None,
                                     prior={p.number: cfg.post_rank_weight * p.hit.score / max(passages[0].hit.score, 1e-9)
-                                           for p in passages})
+                                           for p in passages},
+                                    context=cfg.sentence_context)
         if not evidence:
             fallback = passages[0].sentences[0] if passages[0].sentences else hits[0].snippet
             evidence = [[SupportedSentence(fallback, 1, 0.0)]]

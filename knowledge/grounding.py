@@ -135,7 +135,8 @@ class SupportChecker:
         return SupportedSentence(text, self.sources[best].passage, float(similarity[best]))
 
     def evidence(self, question: str, question_vector: np.ndarray, max_words: int, other_posts_score: float,
-                 anchor_passage: int | None = None, prior: dict[int, float] | None = None) -> list[list[SupportedSentence]]:
+                 anchor_passage: int | None = None, prior: dict[int, float] | None = None,
+                 context: int = 1) -> list[list[SupportedSentence]]:
         """The extractive answer, as runs of consecutive sentences of one passage each.
 
         The first run starts at the sentence that best answers the question and goes on in reading
@@ -144,12 +145,17 @@ class SupportChecker:
         other passage adds its best sentence when it scores at least `other_posts_score` times the
         first one. `anchor_passage` keeps the first run in that passage; `prior` adds a score per
         passage to its sentences when choosing the first one (how well retrieval ranked the post).
+        `context`: a sentence's similarity to the question is that of the text made of it and the
+        sentences after it in its block, this many in all. A sentence that only restates the question
+        scores lower then than one followed by the answer.
         """
         candidates = [i for i, s in enumerate(self.sources) if not s.follows and len(s.text.split()) >= 4
                       and _reads_as_sentence(s.text) and not self._points_elsewhere(i)]
         if not candidates:
             return []
-        scores = relevance(question, [self.sources[i].text for i in candidates], self.vectors[candidates] @ question_vector)
+        similarities = (self.vectors[candidates] if context <= 1
+                        else self.encode([self._reading(i, context) for i in candidates])) @ question_vector
+        scores = relevance(question, [self.sources[i].text for i in candidates], similarities)
         if prior:
             scores = scores + np.array([prior.get(self.sources[i].passage, 0.0) for i in candidates])
         ranked = [candidates[i] for i in np.argsort(-scores)]
@@ -214,6 +220,13 @@ class SupportChecker:
             if not items:
                 run.pop()
         return run
+
+    def _reading(self, index: int, count: int) -> str:
+        """The sentence at `index` and the ones after it in its block, `count` sentences at most."""
+        block = self.sources[index].block
+        following = self.sources[index:index + count]
+        return " ".join(s.text for s in following[:next((n for n, s in enumerate(following) if s.block != block),
+                                                       len(following))])
 
     def _points_elsewhere(self, index: int) -> bool:
         """Whether the sentence only sends the reader elsewhere ("To find out more, check out the

@@ -84,6 +84,7 @@ class AnswerSettings:
     extractive_words: int = 50
     other_posts_score: float = 0.8
     post_rank_weight: float = 0.3
+    sentence_context: int = 3
     list_posts: int = 5
     list_relative_score: float = 0.6
     about_min_mentions: int = 3

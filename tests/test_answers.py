@@ -400,9 +400,10 @@ def test_name_inside_a_hyphenated_word_counts_as_mentioned(offline_composer, que
      "backups you already understand. The distance operators are easy to mix up:",
      ["<-> Euclidean (L2) distance", "<=> cosine distance", "<#> negative inner product"]),
     ("In Watson Assistant, which condition should the last dialog node use to catch messages nothing else understood?",
-     "Watson evaluates the root nodes from top to bottom and the first node whose condition is true wins, so order "
-     "matters.",
-     "Keep these two special conditions in mind:",
+     "The dialog is a tree of nodes.",
+     "Each node has a condition (for example #order_status && @product) and a response. Watson evaluates the root "
+     "nodes from top to bottom and the first node whose condition is true wins, so order matters. Keep these two "
+     "special conditions in mind:",
      ["welcome fires once, when the conversation starts.",
       "anything_else is always true; put it in the last root node as the fallback for input nothing else matched"]),
 ])
@@ -414,7 +415,7 @@ def test_extractive_answer_reads_on_after_its_best_sentence(offline_composer, qu
     run = body[:body.index("[1]")]
     assert run.startswith(first + " " + following + "\n"), answer.text
     listed = run.split("\n\n")[0].splitlines()[1:]
-    assert [line.rstrip(".") for line in listed] == ["- " + item.rstrip(".") for item in items], answer.text
+    assert [line.rstrip().rstrip(".") for line in listed] == ["- " + item.rstrip(".") for item in items], answer.text
     assert not re.search(r" \[\d+\]", run)
 
 
@@ -463,7 +464,7 @@ def test_extractive_answer_shows_the_code_its_sentence_announces(offline_compose
 
 @pytest.fixture(scope="module")
 def small_blog_composer(tmp_path_factory):
-    """A composer over a two-post blog written for the tests below (no generator: extractive)."""
+    """A composer over a small blog written for the tests below (no generator: extractive)."""
     root = write_blog(tmp_path_factory.mktemp("small-blog"), {
         "2024-03-01-langchain-watsonx.md": post_text("Accessing Watsonx Models from LangChain", """
             LangChain is a framework to build applications with large language models.
@@ -486,6 +487,21 @@ def small_blog_composer(tmp_path_factory):
 
             To find out more about Watsonx.ai and LangChain, check out the documentation.
             """, date="2024-03-01"),
+        "2024-06-01-conference.md": post_text("Notes from DevCon 2024", """
+            ## Highlights
+
+            The most interesting talk at DevCon was about Project Falcon, a new effort from IBM. The venue
+            was in Berlin this year and the coffee was excellent. Next year the conference moves to Munich.
+            The keynote hall had room for two thousand people and it was full on both days. The evening
+            party took place on a boat on the river Spree, with live music until midnight. Tickets for next
+            year are already on sale, and early birds get a discount of thirty percent until the end of March.
+
+            ## How it works
+
+            Falcon itself is a bot for CI pipelines. It reads the logs of every failed build, finds the
+            failing test and opens a pull request with a proposed fix. A small code model running on
+            OpenShift writes the fix.
+            """, date="2024-06-01"),
         "2024-04-01-gardening.md": post_text("Tomatoes on the Balcony", """
             Tomatoes grow well in large pots on a sunny balcony. Water them every morning in summer.
             """, date="2024-04-01"),
@@ -522,3 +538,18 @@ def test_list_item_keeps_its_later_sentences_on_its_line(offline_composer):
     item = next((line for line in lines if line.startswith("- Verbosity bias")), None)
     assert item and "Put \"length is not a quality criterion\" in the rubric" in item, answer.text
     assert not any(line.startswith("Put \"length") for line in lines), answer.text
+
+
+def test_answer_starts_at_the_sentence_followed_by_the_answer_not_the_one_restating_the_question(small_blog_composer):
+    question = "What does Project Falcon do?"
+    answer = small_blog_composer.answer(question)
+    assert answer.body.startswith("Falcon itself is a bot for CI pipelines. It reads the logs of every failed build"), \
+        answer.text
+    # Judged alone, the sentence naming Project Falcon wins, and the answer is about the venue.
+    settings = small_blog_composer.settings.answer
+    settings.sentence_context = 1
+    try:
+        alone = small_blog_composer.answer(question)
+    finally:
+        settings.sentence_context = 3
+    assert alone.body.startswith("The most interesting talk at DevCon was about Project Falcon"), alone.text
