@@ -82,7 +82,7 @@ class AnswerSettings:
     answer_similarity: float = 0.35
     min_generated_words: int = 30
     extractive_words: int = 50
-    other_posts_score: float = 0.9
+    other_posts_score: float = 0.8
     post_rank_weight: float = 0.3
     sentence_context: int = 3
     list_posts: int = 5
