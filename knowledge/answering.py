@@ -80,8 +80,8 @@ Event = Union[Token, Final]
 class PromptPassage:
     number: int
     hit: Hit
-    sources: list[SourceSentence] = field(default_factory=list)   # the prose sentences of the post's best
-                                                                  # passages, in reading order
+    # The prose sentences of the post's best passages, in reading order (the sources for checking).
+    sources: list[SourceSentence] = field(default_factory=list)
 
     @property
     def sentences(self) -> list[str]:

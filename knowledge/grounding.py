@@ -37,7 +37,7 @@ class SupportedSentence:
     text: str
     passage: int        # the passage that supports it best
     similarity: float
-    code: str = ""      # in an extractive answer: the code block this sentence announces ("Run this:")
+    code: str = ""      # in an extractive answer: the code block shown after it ("Run this:")
     in_item: bool = False   # in an extractive answer: it goes on the list item line before it
 
 
@@ -195,8 +195,9 @@ class SupportChecker:
         def in_list(i: int) -> bool:   # a list item's line, or a later sentence on it
             return bool(LIST_ITEM.match(self.sources[i].text)) or self.sources[i].in_item
 
-        def list_goes_on() -> bool:   # a list the run has entered is shown whole (up to MAX_LIST_ITEMS
-            items = [i for i in run if LIST_ITEM.match(self.sources[i].text)]   # and LIST_WORDS x budget)
+        # A list the run has entered is shown whole, up to MAX_LIST_ITEMS items and LIST_WORDS x budget.
+        def list_goes_on() -> bool:
+            items = [i for i in run if LIST_ITEM.match(self.sources[i].text)]
             return (bool(items) and in_list(run[-1]) and in_list(following) and words < LIST_WORDS * max_words
                     and (self.sources[following].in_item or len(items) < MAX_LIST_ITEMS))
 
@@ -223,10 +224,12 @@ class SupportChecker:
 
     def _reading(self, index: int, count: int) -> str:
         """The sentence at `index` and the ones after it in its block, `count` sentences at most."""
-        block = self.sources[index].block
-        following = self.sources[index:index + count]
-        return " ".join(s.text for s in following[:next((n for n, s in enumerate(following) if s.block != block),
-                                                       len(following))])
+        sentences = [self.sources[index].text]
+        for source in self.sources[index + 1:index + count]:
+            if source.block != self.sources[index].block:
+                break
+            sentences.append(source.text)
+        return " ".join(sentences)
 
     def _points_elsewhere(self, index: int) -> bool:
         """Whether the sentence only sends the reader elsewhere ("To find out more, check out the
