@@ -67,10 +67,10 @@ def load_prompts(path: Path | None = None) -> Prompts:
                           list_item=raw.get("list_item") or Prompts.list_item)
     except KeyError as exc:
         raise SettingsError(f"{path}: missing {exc.args[0]!r}") from None
-    for field_name, needed in (("user", ("{passages}", "{question}")), ("passage", ("{text}",)),
-                               ("list_item", ("{number}",))):
+    for key, text, needed in (("answer.user", prompts.user, ("{passages}", "{question}")),
+                              ("answer.passage", prompts.passage, ("{text}",)),
+                              ("list_item", prompts.list_item, ("{number}",))):
         for placeholder in needed:
-            if placeholder not in getattr(prompts, field_name):
-                key = field_name if field_name == "list_item" else f"answer.{field_name}"
+            if placeholder not in text:
                 raise SettingsError(f"{path}: {key} must contain {placeholder}")
     return prompts
