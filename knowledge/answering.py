@@ -181,7 +181,8 @@ class AnswerComposer:
                                     anchor_passage=1 if kind in ("earliest", "when") else None,
                                     prior={p.number: cfg.post_rank_weight * p.hit.score / max(passages[0].hit.score, 1e-9)
                                            for p in passages},
-                                    context=cfg.sentence_context)
+                                    context=cfg.sentence_context, second_run_score=cfg.second_run_score,
+                                    second_run_words=cfg.second_run_words)
         if not evidence:
             fallback = passages[0].sentences[0] if passages[0].sentences else hits[0].snippet
             evidence = [[SupportedSentence(fallback, 1, 0.0)]]

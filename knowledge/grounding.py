@@ -136,14 +136,17 @@ class SupportChecker:
 
     def evidence(self, question: str, question_vector: np.ndarray, max_words: int, other_posts_score: float,
                  anchor_passage: int | None = None, prior: dict[int, float] | None = None,
-                 context: int = 1) -> list[list[SupportedSentence]]:
+                 context: int = 1, second_run_score: float = 0.0,
+                 second_run_words: int = 0) -> list[list[SupportedSentence]]:
         """The extractive answer, as runs of consecutive sentences of one passage each.
 
         The first run starts at the sentence that best answers the question and goes on in reading
         order, within its block of text, until about `max_words` words: authors name the subject in
-        one sentence and explain it in the next ones, or in the list that follows a colon. Each
-        other passage adds its best sentence when it scores at least `other_posts_score` times the
-        first one. `anchor_passage` keeps the first run in that passage; `prior` adds a score per
+        one sentence and explain it in the next ones, or in the list that follows a colon. The best
+        sentence of another block starts a second run of about `second_run_words` words when it
+        scores at least `second_run_score` times the first one (two places that answer about
+        equally well: the scores cannot tell which one is right). Each other passage adds its best
+        sentence when it scores at least `other_posts_score` times the first one. `anchor_passage` keeps the first run in that passage; `prior` adds a score per
         passage to its sentences when choosing the first one (how well retrieval ranked the post).
         `context`: a sentence's similarity to the question is that of the text made of it and the
         sentences after it in its block, this many in all. A sentence that only restates the question
@@ -164,6 +167,10 @@ class SupportChecker:
         run = self._run(anchor, max_words)
         runs = [run]
         used = {self.sources[i].text for i in run}
+        second = next((i for i in ranked if self.sources[i].block != self.sources[anchor].block), None)
+        if second is not None and second_run_score > 0 and score_of[second] >= second_run_score * score_of[anchor]:
+            runs.append([i for i in self._run(second, second_run_words) if self.sources[i].text not in used])
+            used.update(self.sources[i].text for i in runs[-1])
         for passage in dict.fromkeys(self.sources[i].passage for i in ranked):
             if passage == self.sources[anchor].passage:
                 continue
@@ -173,9 +180,10 @@ class SupportChecker:
                 used.add(self.sources[best].text)
         seen: set[str] = set()
         result = []
-        for r in runs:   # only the first run shows the code right after its last sentence
+        for r in runs:   # the first run shows the code after its last sentence; the others only code it announces
             sentences = [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0,
-                                           self.sources[i].code if r is run and i == r[-1] else "",
+                                           self.sources[i].code if i == r[-1] and (r is run or self._announces_code(i))
+                                           else "",
                                            in_item=self.sources[i].in_item and i - 1 in r)
                          for i in r if not (self.sources[i].text in seen or seen.add(self.sources[i].text))]
             if sentences:

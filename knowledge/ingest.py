@@ -19,7 +19,7 @@ from knowledge.markdown_text import markdown_sections
 from knowledge.settings import Settings
 
 # Bump when parsing or chunking changes, so every post is processed again.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 Progress = Callable[[str], None]
 

@@ -107,8 +107,27 @@ def _inline_text(token) -> str:
     return _SPACES.sub(" ", unescape("".join(parts))).strip()
 
 
+def _only_links(token) -> bool:
+    """Whether an inline's visible text is all link text, as in a list of further reading: without its
+    addresses such a line tells a reader nothing."""
+    depth, linked = 0, False
+    for child in token.children or []:
+        if child.type == "link_open":
+            depth += 1
+        elif child.type == "link_close":
+            depth -= 1
+        elif child.type == "image":
+            return False
+        elif child.type in ("text", "code_inline") and child.content.strip(" \t,;:.-–—|"):
+            if not depth:
+                return False
+            linked = True
+    return linked
+
+
 def markdown_sections(markdown: str) -> list[Section]:
-    """Clean text of a post body, grouped by heading. Code blocks are kept verbatim."""
+    """Clean text of a post body, grouped by heading. Code blocks are kept verbatim; lines that are
+    only links (further reading) are left out."""
     tokens = _MD.parse(resolve_liquid(markdown))
     sections = [Section(heading="")]
     row: list[str] = []
@@ -138,7 +157,7 @@ def markdown_sections(markdown: str) -> list[Section]:
                 sections.append(Section(heading=text))
             elif in_cell:
                 row.append(text)
-            elif text:
+            elif text and not _only_links(token):
                 sections[-1].blocks.append(Block(f"- {text}" if in_list_item else text))
         elif kind in ("fence", "code_block"):
             code = token.content.strip("\n")

@@ -85,6 +85,8 @@ class AnswerSettings:
     other_posts_score: float = 0.8
     post_rank_weight: float = 0.3
     sentence_context: int = 3
+    second_run_score: float = 0.9
+    second_run_words: int = 40
     list_posts: int = 5
     list_relative_score: float = 0.6
     about_min_mentions: int = 3

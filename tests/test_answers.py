@@ -502,6 +502,24 @@ def small_blog_composer(tmp_path_factory):
             failing test and opens a pull request with a proposed fix. A small code model running on
             OpenShift writes the fix.
             """, date="2024-06-01"),
+        "2024-05-01-kafka-consumer-groups.md": post_text("Kafka Consumer Groups Explained", """
+            ## Consumer groups
+
+            A consumer group lets several consumers share the partitions of a Kafka topic. Each partition
+            is read by exactly one consumer of the group. When a consumer leaves, its partitions are moved
+            to the others.
+            """, date="2024-05-01"),
+        "2024-07-01-scaling-kafka.md": post_text("Scaling Kafka Consumers", """
+            ## Scaling out
+
+            Kafka consumer groups let several consumers share the work of reading the partitions of a
+            topic. Every partition goes to one member of the group, so more partitions allow more
+            consumers. Start a second consumer in the same group with:
+
+            ```
+            kafka-console-consumer --bootstrap-server localhost:9092 --topic orders --group billing
+            ```
+            """, date="2024-07-01"),
         "2024-04-01-gardening.md": post_text("Tomatoes on the Balcony", """
             Tomatoes grow well in large pots on a sunny balcony. Water them every morning in summer.
             """, date="2024-04-01"),
@@ -553,3 +571,20 @@ def test_answer_starts_at_the_sentence_followed_by_the_answer_not_the_one_restat
     finally:
         settings.sentence_context = 3
     assert alone.body.startswith("The most interesting talk at DevCon was about Project Falcon"), alone.text
+
+
+def test_second_place_that_answers_as_well_reads_on_and_shows_the_code_it_announces(small_blog_composer):
+    question = "How do Kafka consumer groups share the partitions of a topic?"
+    answer = small_blog_composer.answer(question)
+    # Both posts answer about equally well: the second reads on too, up to the command it announces.
+    assert {c.title for c in answer.citations} >= {"Kafka Consumer Groups Explained", "Scaling Kafka Consumers"}
+    assert "Every partition goes to one member of the group" in answer.text, answer.text
+    assert re.search(r"with \[\d\]:\n```\nkafka-console-consumer --bootstrap-server", answer.body), answer.text
+    settings = small_blog_composer.settings.answer
+    settings.second_run_score = 0.0
+    try:
+        alone = small_blog_composer.answer(question)
+    finally:
+        settings.second_run_score = 0.9
+    # Without a second run, the other post gives only its best sentence.
+    assert "Every partition goes to one member of the group" not in alone.text, alone.text

@@ -113,6 +113,24 @@ def test_list_items_and_emphasis():
     assert [b.text for b in section.blocks] == ["- Exact terms are hard for dense vectors.", "- Keyword search helps."]
 
 
+def test_lines_that_are_only_links_are_left_out():
+    # A list of further reading says nothing once its addresses are gone; an answer must not quote it.
+    [section] = sections_of("""
+        Check out these resources:
+
+        - [Hugging Face Transformers Installation](https://example.com/install)
+        - [Tutorial](https://example.com/t), [Reference](https://example.com/r).
+        - [Tekton](https://tekton.dev) runs each step in a container.
+        - [![diagram](/img/a.png)](https://example.com/a)
+
+        [Watch the demo](https://example.com/demo)
+
+        See the [documentation](https://example.com/doc).
+        """)
+    assert [b.text for b in section.blocks] == ["Check out these resources:", "- Tekton runs each step in a container.",
+                                                "- diagram", "See the documentation."]
+
+
 def test_headings_split_sections():
     sections = sections_of("""
         Intro paragraph.
