@@ -87,7 +87,7 @@ class AnswerSettings:
     sentence_context: int = 3
     second_run_score: float = 0.9
     second_run_words: int = 40
-    list_posts: int = 5
+    list_posts: int = 10
     list_relative_score: float = 0.6
     about_min_mentions: int = 3
 
