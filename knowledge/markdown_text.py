@@ -26,6 +26,7 @@ class Block:
 
     text: str
     is_code: bool = False
+    only_links: bool = False   # a line of link texts (further reading)
 
 
 @dataclass
@@ -127,7 +128,7 @@ def _only_links(token) -> bool:
 
 def markdown_sections(markdown: str) -> list[Section]:
     """Clean text of a post body, grouped by heading. Code blocks are kept verbatim; lines that are
-    only links (further reading) are left out."""
+    only links (further reading) are left out, unless the post has nothing else."""
     tokens = _MD.parse(resolve_liquid(markdown))
     sections = [Section(heading="")]
     row: list[str] = []
@@ -157,8 +158,8 @@ def markdown_sections(markdown: str) -> list[Section]:
                 sections.append(Section(heading=text))
             elif in_cell:
                 row.append(text)
-            elif text and not _only_links(token):
-                sections[-1].blocks.append(Block(f"- {text}" if in_list_item else text))
+            elif text:
+                sections[-1].blocks.append(Block(f"- {text}" if in_list_item else text, only_links=_only_links(token)))
         elif kind in ("fence", "code_block"):
             code = token.content.strip("\n")
             if code.strip():
@@ -167,5 +168,8 @@ def markdown_sections(markdown: str) -> list[Section]:
             text = html_to_text(token.content)
             if text:
                 sections[-1].blocks.append(Block(text))
+    if any(not b.only_links for s in sections for b in s.blocks):   # a post of links only keeps them
+        for section in sections:
+            section.blocks = [b for b in section.blocks if not b.only_links]
     return [s for s in sections if s.blocks or s.heading]
 

@@ -131,6 +131,14 @@ def test_lines_that_are_only_links_are_left_out():
                                                 "- diagram", "See the documentation."]
 
 
+def test_post_of_links_only_keeps_them():
+    [section] = sections_of("""
+        - [Tekton documentation](https://tekton.dev/docs)
+        - [Argo CD](https://argo-cd.readthedocs.io)
+        """)
+    assert [b.text for b in section.blocks] == ["- Tekton documentation", "- Argo CD"]
+
+
 def test_headings_split_sections():
     sections = sections_of("""
         Intro paragraph.
