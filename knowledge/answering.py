@@ -103,7 +103,10 @@ class AnswerComposer:
         self._generator_error: str | None = None
 
     def generator(self):
-        """The configured generator, loaded on first use; None (logged once) when it cannot load."""
+        """The configured generator, loaded on first use; None when the configuration names none
+        (`backend: none`) or (logged once) when it cannot load."""
+        if self.settings.generator.backend == "none":
+            return None
         if self._generator is None and self._generator_error is None:
             try:
                 self._generator = get_generator(self.settings.generator, self.data_dir / "models", self.progress)

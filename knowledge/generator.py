@@ -269,7 +269,7 @@ _generators_lock = threading.Lock()
 def get_generator(settings: GeneratorSettings, cache_dir: Path, progress=lambda message: None):
     """The configured generator, loaded once per process. Raises GeneratorError."""
     if settings.backend not in ("local", "remote"):
-        raise GeneratorError(f"generator.backend must be local or remote, not {settings.backend!r}")
+        raise GeneratorError(f"generator.backend must be local, remote or none, not {settings.backend!r}")
     key = (repr(settings), str(cache_dir))
     with _generators_lock:
         if key not in _generators:

@@ -109,6 +109,18 @@ def test_broken_generator_configuration_falls_back_to_extractive(demo_index, cap
     assert any("generator unavailable" in r.getMessage() for r in caplog.records)
 
 
+def test_no_generator_configured_answers_extractively_without_loading_or_warning(demo_index, caplog):
+    settings = load_settings()
+    settings.generator.backend = "none"
+    composer = AnswerComposer(demo_index, settings)
+    with caplog.at_level(logging.WARNING):
+        answer = composer.answer("How do I read the logs of a Tekton pipeline run?")
+    assert answer.mode == "extractive" and not answer.abstained
+    assert "/article/tekton-pipelines/" in [c.permalink for c in answer.citations]
+    assert "generation_s" not in answer.timings
+    assert composer._generator is None and not caplog.records
+
+
 def test_citations_never_point_outside_the_retrieved_passages(offline_composer):
     retriever = offline_composer.retriever
     for question in load_questions(DEMO_QUESTIONS):
