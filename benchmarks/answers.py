@@ -46,6 +46,8 @@ def timed_ask(question: str, data_dir: Path) -> tuple[float, float, dict]:
 def generator_throughput(composer, question: str, repeats: int) -> dict:
     """Pieces per second of the streaming generator vs tokens per second of plain model.generate."""
     generator = composer.generator()
+    if not hasattr(generator, "model"):   # generator.backend none or remote: no model here to compare
+        return {"skipped": f"no local model (generator.backend: {composer.settings.generator.backend})"}
     messages = composer.prompt_messages(question)
     ids = generator.prompt_ids(messages)
     plain, streamed = [], []

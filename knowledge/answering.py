@@ -124,7 +124,7 @@ class AnswerComposer:
     def stream_answer(self, question: str) -> Iterator[Event]:
         started = time.perf_counter()
         cfg = self.settings.answer
-        hits = self.retriever.search(question, k=max(cfg.posts, cfg.coverage_posts))
+        hits = self.retriever.search(question, k=max(cfg.posts, cfg.coverage_posts, cfg.list_posts))
         timings = {"retrieval_s": time.perf_counter() - started}
         if self._not_covered(question, hits):
             answer = self._abstain(question, hits, timings, started)
@@ -271,7 +271,7 @@ class AnswerComposer:
                                                    min_mentions=1 if any_mention else cfg.about_min_mentions)
         if about_subject:
             earliest = next((h for h in hits if h.post.id == about_subject[0]), None) \
-                or self.retriever.hit_for(question, about_subject[0], hits[0].score)
+                or self.retriever.hits_for(question, about_subject[:1], hits[0].score)[0]
         else:
             terms = self.retriever.rare_terms(question, 0.15, ignore=self.prompts.earliest_words)
             about = [h for h in hits[:cfg.coverage_posts]
@@ -293,11 +293,18 @@ class AnswerComposer:
                       timings={k: round(v, 4) for k, v in timings.items()})
 
     def _list_answer(self, question: str, hits: list[Hit], timings: dict, started: float) -> Answer:
-        """"Which posts are about X?": the closest posts, newest first, each cited with a sentence that
-        says what it is about."""
+        """"Which posts are about X?": at most `list_posts` posts, newest first, each cited with a
+        sentence that says what it is about. The posts about X come first (X in the title, then X
+        mentioned `about_min_mentions` times), then the closest posts that score at least
+        `list_relative_score` of the top one: close scores of similar posts can fall far apart."""
         cfg = self.settings.answer
         best = hits[0].score
-        listed = [h for h in hits[:cfg.list_posts] if h.score >= cfg.list_relative_score * best]
+        close = {h.post.id: h for h in hits if h.score >= cfg.list_relative_score * best}
+        about = self.retriever.posts_titled_about(question, ignore=self.prompts.list_words,
+                                                  min_mentions=cfg.about_min_mentions)
+        chosen = list(dict.fromkeys(about + sorted(close, key=lambda pid: -close[pid].score)))[:cfg.list_posts]
+        listed = [close[pid] for pid in chosen if pid in close]
+        listed += self.retriever.hits_for(question, [pid for pid in chosen if pid not in close], 0.0)
         listed.sort(key=lambda h: h.post.date, reverse=True)
         lines = [self.prompts.list_intro.strip()]
         citations = []

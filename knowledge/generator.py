@@ -268,6 +268,8 @@ _generators_lock = threading.Lock()
 
 def get_generator(settings: GeneratorSettings, cache_dir: Path, progress=lambda message: None):
     """The configured generator, loaded once per process. Raises GeneratorError."""
+    if settings.backend == "none":
+        raise GeneratorError("no generator is configured (generator.backend: none)")
     if settings.backend not in ("local", "remote"):
         raise GeneratorError(f"generator.backend must be local, remote or none, not {settings.backend!r}")
     key = (repr(settings), str(cache_dir))

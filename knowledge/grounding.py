@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -143,11 +144,13 @@ class SupportChecker:
         The first run starts at the sentence that best answers the question and goes on in reading
         order, within its block of text, until about `max_words` words: authors name the subject in
         one sentence and explain it in the next ones, or in the list that follows a colon. The best
-        sentence of another block starts a second run of about `second_run_words` words when it
-        scores at least `second_run_score` times the first one (two places that answer about
-        equally well: the scores cannot tell which one is right). Each other passage adds its best
-        sentence when it scores at least `other_posts_score` times the first one. `anchor_passage` keeps the first run in that passage; `prior` adds a score per
-        passage to its sentences when choosing the first one (how well retrieval ranked the post).
+        sentence of another block of text (of any post) starts a second run of about
+        `second_run_words` words when it scores at least `second_run_score` times the first one
+        (0: never): two places answer about equally well, and the scores cannot tell which one is
+        right. Each other passage adds its best sentence when it scores at least `other_posts_score`
+        times the first one. `anchor_passage` keeps the first run in that passage, and then there is
+        no second run; `prior` adds a score per passage to its sentences when choosing the first one
+        (how well retrieval ranked the post).
         `context`: a sentence's similarity to the question is that of the text made of it and the
         sentences after it in its block, this many in all. A sentence that only restates the question
         scores lower then than one followed by the answer.
@@ -167,10 +170,15 @@ class SupportChecker:
         run = self._run(anchor, max_words)
         runs = [run]
         used = {self.sources[i].text for i in run}
-        second = next((i for i in ranked if self.sources[i].block != self.sources[anchor].block), None)
-        if second is not None and second_run_score > 0 and score_of[second] >= second_run_score * score_of[anchor]:
-            runs.append([i for i in self._run(second, second_run_words) if self.sources[i].text not in used])
-            used.update(self.sources[i].text for i in runs[-1])
+        if anchor_passage is None and second_run_score > 0:
+            second = next((i for i in ranked if self.sources[i].block != self.sources[anchor].block), None)
+            if second is not None and score_of[second] >= second_run_score * score_of[anchor]:
+                # Posts that open with the same words as the first run: the second run reads on after them.
+                second_run = list(itertools.dropwhile(lambda i: self.sources[i].text in used,
+                                                      self._run(second, second_run_words)))
+                if second_run:
+                    runs.append(second_run)
+                    used.update(self.sources[i].text for i in second_run)
         for passage in dict.fromkeys(self.sources[i].passage for i in ranked):
             if passage == self.sources[anchor].passage:
                 continue

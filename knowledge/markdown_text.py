@@ -26,7 +26,7 @@ class Block:
 
     text: str
     is_code: bool = False
-    only_links: bool = False   # a line of link texts (further reading)
+    only_links: bool = False   # a line of link titles (further reading)
 
 
 @dataclass
@@ -108,22 +108,34 @@ def _inline_text(token) -> str:
     return _SPACES.sub(" ", unescape("".join(parts))).strip()
 
 
-def _only_links(token) -> bool:
-    """Whether an inline's visible text is all link text, as in a list of further reading: without its
-    addresses such a line tells a reader nothing."""
-    depth, linked = 0, False
+_LINK_SEPARATORS = " \t,;:.-\u2013\u2014|/\u00b7\u2022()"
+FURTHER_READING_WORDS = 3   # link text of this many words or more is a title to read elsewhere
+
+
+def _further_reading(token, tokens: list, index: int) -> bool:
+    """Whether an inline (at `index` in `tokens`) is only the titles of links, as in a list of
+    further reading: without their addresses such a line tells a reader nothing. Kept: short link
+    texts (they name a thing: "[Tekton](…)"), a link that is a whole sentence, a bare address
+    (<https://…>), and a list item with items of its own under it."""
+    depth, linked = 0, []
     for child in token.children or []:
         if child.type == "link_open":
+            if child.markup == "autolink":
+                return False
             depth += 1
         elif child.type == "link_close":
             depth -= 1
         elif child.type == "image":
             return False
-        elif child.type in ("text", "code_inline") and child.content.strip(" \t,;:.-–—|"):
+        elif child.type in ("text", "code_inline") and child.content.strip(_LINK_SEPARATORS):
             if not depth:
                 return False
-            linked = True
-    return linked
+            linked.append(child.content)
+    text = " ".join(linked).strip()
+    if len(text.split()) < FURTHER_READING_WORDS or text.endswith((".", "!", "?")):
+        return False
+    after = [t.type for t in tokens[index + 1:index + 3]]
+    return not ("bullet_list_open" in after or "ordered_list_open" in after)
 
 
 def markdown_sections(markdown: str) -> list[Section]:
@@ -133,7 +145,7 @@ def markdown_sections(markdown: str) -> list[Section]:
     sections = [Section(heading="")]
     row: list[str] = []
     in_heading = in_list_item = in_cell = False
-    for token in tokens:
+    for index, token in enumerate(tokens):
         kind = token.type
         if kind == "heading_open":
             in_heading = True
@@ -159,7 +171,7 @@ def markdown_sections(markdown: str) -> list[Section]:
             elif in_cell:
                 row.append(text)
             elif text:
-                sections[-1].blocks.append(Block(f"- {text}" if in_list_item else text, only_links=_only_links(token)))
+                sections[-1].blocks.append(Block(f"- {text}" if in_list_item else text, only_links=_further_reading(token, tokens, index)))
         elif kind in ("fence", "code_block"):
             code = token.content.strip("\n")
             if code.strip():

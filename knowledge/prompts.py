@@ -23,6 +23,7 @@ class Prompts:
     earliest_any_mention: re.Pattern | None = None
     when_question: re.Pattern | None = None
     list_question: re.Pattern | None = None
+    list_words: frozenset = field(default_factory=frozenset)
     pointer_sentence: re.Pattern | None = None
     list_intro: str = "Posts on this:"
     list_item: str = "- “{title}” ({month_year}) [{number}]: {summary}"
@@ -62,6 +63,7 @@ def load_prompts(path: Path | None = None) -> Prompts:
                           earliest_any_mention=_pattern(path, raw, "earliest_any_mention"),
                           when_question=_pattern(path, raw, "when_question"),
                           list_question=_pattern(path, raw, "list_question"),
+                          list_words=frozenset(str(w).lower() for w in raw.get("list_words") or []),
                           pointer_sentence=_pattern(path, raw, "pointer_sentence"),
                           list_intro=raw.get("list_intro") or "Posts on this:",
                           list_item=raw.get("list_item") or Prompts.list_item)

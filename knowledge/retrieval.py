@@ -200,6 +200,15 @@ class Retriever:
         content words (3+ letters, not in `ignore`) or whose text mentions it at least `min_mentions`
         times, in any form. Passing mentions don't make a post about something. Empty when
         the query names nothing."""
+        return [pid for pid, _ in self._about(query, ignore, min_mentions)]
+
+    def posts_titled_about(self, query: str, ignore: frozenset = frozenset(), min_mentions: int = 3) -> list[int]:
+        """posts_about, newest first: those with all of the query's content words in their title, then the others."""
+        about = self._about(query, ignore, min_mentions)[::-1]
+        return [pid for pid, titled in about if titled] + [pid for pid, titled in about if not titled]
+
+    def _about(self, query: str, ignore: frozenset, min_mentions: int) -> list[tuple[int, bool]]:
+        """(post id, whether its title has every content word) of the posts about the query, oldest first."""
         words = [w for w in _content_words(query, 3) if w not in ignore]
         min_mentions = max(1, min_mentions)
         if not words:
@@ -210,16 +219,22 @@ class Retriever:
             rows = self._conn.execute("SELECT rowid, title, body FROM posts_fts WHERE posts_fts MATCH ?", (match,)).fetchall()
         # Any form of the word, as the full-text index's stemming has it: "quantization", "quantizing".
         patterns = [re.compile(rf"(?<!\w){re.escape(_stem(w))}\w*") for w in words]
-        about = [pid for pid, title, body in rows if pid in self.posts and all(
-            p.search(title.lower()) or len(p.findall(body.lower())) >= min_mentions for p in patterns)]
-        return sorted(about, key=lambda pid: (self.posts[pid].date, pid))
+        about = []
+        for pid, title, body in rows:
+            in_title = [bool(p.search(title.lower())) for p in patterns]
+            if pid in self.posts and all(t or len(p.findall(body.lower())) >= min_mentions
+                                         for t, p in zip(in_title, patterns)):
+                about.append((pid, all(in_title)))
+        return sorted(about, key=lambda item: (self.posts[item[0]].date, item[0]))
 
-    def hit_for(self, query: str, post_id: int, score: float) -> Hit:
-        """One post as a hit for the query (its passages ranked for it), with the given score."""
+    def hits_for(self, query: str, post_ids: list[int], score: float) -> list[Hit]:
+        """Given posts as hits for the query (their passages ranked for it), each with the given score."""
+        if not post_ids:
+            return []
         with self._lock:
             self._refresh()
             chunk_scores = self._dense(query) if len(self._matrix) else None
-            return self._hit(post_id, score, fts_query(query), chunk_scores, 3)
+            return [self._hit(pid, score, fts_query(query), chunk_scores, 3) for pid in post_ids]
 
     def post_passages(self, post_id: int) -> list[tuple[Passage, np.ndarray]]:
         """Every passage of a post in reading order, with its vector."""

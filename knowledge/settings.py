@@ -81,7 +81,7 @@ class AnswerSettings:
     support_word_coverage: float = 0.75
     answer_similarity: float = 0.35
     min_generated_words: int = 30
-    extractive_words: int = 50
+    extractive_words: int = 70
     other_posts_score: float = 0.8
     post_rank_weight: float = 0.3
     sentence_context: int = 3

@@ -113,22 +113,39 @@ def test_list_items_and_emphasis():
     assert [b.text for b in section.blocks] == ["- Exact terms are hard for dense vectors.", "- Keyword search helps."]
 
 
-def test_lines_that_are_only_links_are_left_out():
+def test_lines_that_are_only_link_titles_are_left_out():
     # A list of further reading says nothing once its addresses are gone; an answer must not quote it.
     [section] = sections_of("""
         Check out these resources:
 
         - [Hugging Face Transformers Installation](https://example.com/install)
-        - [Tutorial](https://example.com/t), [Reference](https://example.com/r).
+        - [Tutorial: semantic search](https://example.com/t), [The reference guide](https://example.com/r).
         - [Tekton](https://tekton.dev) runs each step in a container.
         - [![diagram](/img/a.png)](https://example.com/a)
 
-        [Watch the demo](https://example.com/demo)
+        [Watch the demo video](https://example.com/demo)
 
         See the [documentation](https://example.com/doc).
         """)
     assert [b.text for b in section.blocks] == ["Check out these resources:", "- Tekton runs each step in a container.",
                                                 "- diagram", "See the documentation."]
+
+
+def test_links_that_name_things_or_say_something_are_kept():
+    [section] = sections_of("""
+        Supported runtimes:
+
+        - [Docker](https://docker.com)
+        - [Podman](https://podman.io)
+        - [Tekton runs each step of a pipeline in a container.](https://tekton.dev)
+        - [The Tekton documentation site](https://tekton.dev/docs)
+          - has a getting started guide
+
+        <https://tekton.dev>
+        """)
+    assert [b.text for b in section.blocks] == [
+        "Supported runtimes:", "- Docker", "- Podman", "- Tekton runs each step of a pipeline in a container.",
+        "- The Tekton documentation site", "- has a getting started guide", "https://tekton.dev"]
 
 
 def test_post_of_links_only_keeps_them():

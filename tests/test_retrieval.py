@@ -230,3 +230,7 @@ def test_posts_about_a_subject_are_those_with_it_in_the_title_or_mentioning_it_o
     assert [retriever.posts[i].permalink for i in about] == ["/article/kubernetes-operator-go/"]
     assert retriever.posts_about("When did he first write about sourdough?", ignore=earliest_words) == []
     assert retriever.posts_about("When did he first write about?", ignore=earliest_words) == []
+    # Newest first, those with the subject in the title before the others.
+    titled = [retriever.posts[i].permalink for i in retriever.posts_titled_about("Kubernetes", ignore=earliest_words)]
+    assert titled == ["/article/kubernetes-operator-go/", "/article/tekton-pipelines/",
+                      "/2020/04/15/quarkus-microprofile-rest-client/"]
