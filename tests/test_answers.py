@@ -97,26 +97,27 @@ def test_local_generator_streams_pieces_as_it_generates(local_composer):
     assert "".join(p for _, p in arrivals).strip()
 
 
-def test_broken_generator_configuration_falls_back_to_extractive(demo_index, caplog):
+def _tekton_answer_with_generator(demo_index, caplog, **generator_settings):
+    """The composer and its answer to a Tekton question, with the generator settings changed."""
     settings = load_settings()
-    settings.generator.model = "/nonexistent/model.gguf"
+    for key, value in generator_settings.items():
+        setattr(settings.generator, key, value)
     composer = AnswerComposer(demo_index, settings)
     with caplog.at_level(logging.WARNING):
         answer = composer.answer("How do I read the logs of a Tekton pipeline run?")
     assert answer.mode == "extractive" and not answer.abstained
     assert "/article/tekton-pipelines/" in [c.permalink for c in answer.citations]
+    return composer, answer
+
+
+def test_broken_generator_configuration_falls_back_to_extractive(demo_index, caplog):
+    _, answer = _tekton_answer_with_generator(demo_index, caplog, model="/nonexistent/model.gguf")
     assert answer.text.strip()
     assert any("generator unavailable" in r.getMessage() for r in caplog.records)
 
 
 def test_no_generator_configured_answers_extractively_without_loading_or_warning(demo_index, caplog):
-    settings = load_settings()
-    settings.generator.backend = "none"
-    composer = AnswerComposer(demo_index, settings)
-    with caplog.at_level(logging.WARNING):
-        answer = composer.answer("How do I read the logs of a Tekton pipeline run?")
-    assert answer.mode == "extractive" and not answer.abstained
-    assert "/article/tekton-pipelines/" in [c.permalink for c in answer.citations]
+    composer, answer = _tekton_answer_with_generator(demo_index, caplog, backend="none")
     assert "generation_s" not in answer.timings
     assert composer._generator is None and not caplog.records
 
