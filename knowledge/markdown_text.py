@@ -26,7 +26,7 @@ class Block:
 
     text: str
     is_code: bool = False
-    only_links: bool = False   # a line of link titles (further reading)
+    further_reading: bool = False   # a line of link titles only
 
 
 @dataclass
@@ -140,7 +140,7 @@ def _further_reading(token, tokens: list, index: int) -> bool:
 
 def markdown_sections(markdown: str) -> list[Section]:
     """Clean text of a post body, grouped by heading. Code blocks are kept verbatim; lines that are
-    only links (further reading) are left out, unless the post has nothing else."""
+    only link titles (further reading) are left out, unless the post has nothing else."""
     tokens = _MD.parse(resolve_liquid(markdown))
     sections = [Section(heading="")]
     row: list[str] = []
@@ -171,7 +171,8 @@ def markdown_sections(markdown: str) -> list[Section]:
             elif in_cell:
                 row.append(text)
             elif text:
-                sections[-1].blocks.append(Block(f"- {text}" if in_list_item else text, only_links=_further_reading(token, tokens, index)))
+                sections[-1].blocks.append(Block(f"- {text}" if in_list_item else text,
+                                                 further_reading=_further_reading(token, tokens, index)))
         elif kind in ("fence", "code_block"):
             code = token.content.strip("\n")
             if code.strip():
@@ -180,8 +181,8 @@ def markdown_sections(markdown: str) -> list[Section]:
             text = html_to_text(token.content)
             if text:
                 sections[-1].blocks.append(Block(text))
-    if any(not b.only_links for s in sections for b in s.blocks):   # a post of links only keeps them
+    if any(not b.further_reading for s in sections for b in s.blocks):   # a post of links only keeps them
         for section in sections:
-            section.blocks = [b for b in section.blocks if not b.only_links]
+            section.blocks = [b for b in section.blocks if not b.further_reading]
     return [s for s in sections if s.blocks or s.heading]
 
