@@ -321,13 +321,14 @@ class AnswerComposer:
     def _choose_passages(self, question: str, hits: list[Hit]):
         """Each post's best passages as sentences in reading order, each passage followed by the next
         one of the post (an answer often goes on there; it only continues extractive answers, never
-        starts one). Returns the passages, the question's vector and one vector per passage sentence
+        starts one, unless it lies between two best passages). Returns the passages, the question's vector and one vector per passage sentence
         (in passage order), which the support check and the extractive answer reuse."""
         passages = []
         for number, hit in enumerate(hits, 1):
             in_post = self.retriever.post_passages(hit.post.id)
             position = {passage.chunk_id: i for i, (passage, _) in enumerate(in_post)}
             best = {position[p.chunk_id] for p in hit.passages[:self.settings.answer.passages_per_post] if p.chunk_id in position}
+            best |= {i + 1 for i in best if i + 2 in best}   # between two best passages: part of what was found
             taken = sorted(best | {i + 1 for i in best if i + 1 < len(in_post)})
             prompt_passage = PromptPassage(number, hit)
             sources = prompt_passage.sources

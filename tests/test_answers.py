@@ -613,3 +613,18 @@ def test_list_question_lists_every_post_on_the_subject_beyond_five(small_blog_co
     listed = [c.title for c in answer.citations]
     assert len(listed) == 6 and all(title.startswith("Quarkus Microservices, Part") for title in listed), answer.text
     assert listed[0].startswith("Quarkus Microservices, Part 6"), answer.text   # newest first
+
+
+def test_passage_between_two_best_passages_may_start_the_answer(offline_composer):
+    # Retrieval found the passages before and after it: it is part of what was found, not only a
+    # continuation. The passage after the last best one still only continues runs.
+    retriever = offline_composer.retriever
+    hit = retriever.search("Tekton Task Pipeline PipelineRun", k=1)[0]
+    in_post = [passage for passage, _ in retriever.post_passages(hit.post.id)]
+    assert len(in_post) >= 4
+    hit.passages = [in_post[0], in_post[2]]
+    [passage], _, _ = offline_composer._choose_passages("Tekton", [hit])
+    texts = {i: set(split_sentences(p.prose)) for i, p in enumerate(in_post)}
+    follows = {i for i in texts for s in passage.sources if s.text in texts[i] and s.follows}
+    starts = {i for i in texts for s in passage.sources if s.text in texts[i] and not s.follows}
+    assert starts == {0, 1, 2} and follows == {3}, (starts, follows)
