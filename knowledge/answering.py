@@ -321,8 +321,9 @@ class AnswerComposer:
     def _choose_passages(self, question: str, hits: list[Hit]):
         """Each post's best passages as sentences in reading order, each passage followed by the next
         one of the post (an answer often goes on there; it only continues extractive answers, never
-        starts one, unless it lies between two best passages). Returns the passages, the question's vector and one vector per passage sentence
-        (in passage order), which the support check and the extractive answer reuse."""
+        starts one, unless it lies between two best passages). Returns the passages, the question's
+        vector and one vector per passage sentence (in passage order), which the support check and
+        the extractive answer reuse."""
         passages = []
         for number, hit in enumerate(hits, 1):
             in_post = self.retriever.post_passages(hit.post.id)
