@@ -221,8 +221,9 @@ class Retriever:
         patterns = [re.compile(rf"(?<!\w){re.escape(_stem(w))}\w*") for w in words]
         about = []
         for pid, title, body in rows:
-            in_title = [bool(p.search(title.lower())) for p in patterns]
-            if pid in self.posts and all(t or len(p.findall(body.lower())) >= min_mentions
+            title, body = title.lower(), body.lower()
+            in_title = [bool(p.search(title)) for p in patterns]
+            if pid in self.posts and all(t or len(p.findall(body)) >= min_mentions
                                          for t, p in zip(in_title, patterns)):
                 about.append((pid, all(in_title)))
         return sorted(about, key=lambda item: (self.posts[item[0]].date, item[0]))
@@ -234,7 +235,8 @@ class Retriever:
         with self._lock:
             self._refresh()
             chunk_scores = self._dense(query) if len(self._matrix) else None
-            return [self._hit(pid, score, fts_query(query), chunk_scores, 3) for pid in post_ids]
+            match = fts_query(query)
+            return [self._hit(pid, score, match, chunk_scores, 3) for pid in post_ids]
 
     def post_passages(self, post_id: int) -> list[tuple[Passage, np.ndarray]]:
         """Every passage of a post in reading order, with its vector."""
