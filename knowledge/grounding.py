@@ -188,21 +188,31 @@ class SupportChecker:
                 used.add(self.sources[best].text)
         seen: set[str] = set()
         result = []
-        for r in runs:   # the first run shows the code after its last sentence; the others only code it announces
+        for r in runs:   # runs show the code their sentences announce; the first one also the code after its end
             sentences = [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0,
-                                           self.sources[i].code if i == r[-1] and (r is run or self._announces_code(i))
+                                           self.sources[i].code if self._announces_code(i) or (r is run and i == r[-1])
                                            else "",
                                            in_item=self.sources[i].in_item and i - 1 in r)
                          for i in r if not (self.sources[i].text in seen or seen.add(self.sources[i].text))]
-            if sentences:
-                result.append(sentences)
+            piece: list[SupportedSentence] = []
+            for sentence in sentences:   # a run goes on after code as a new piece, with a marker of its own
+                piece.append(sentence)
+                if sentence.code:
+                    result.append(piece)
+                    piece = []
+            if piece:
+                result.append(piece)
         return result
 
     def _run(self, anchor: int, max_words: int) -> list[int]:
         """The sentences from `anchor` on, in reading order within its block, up to about `max_words`
-        words. A list it enters is shown whole; it stops at a sentence that announces code and before
-        one that only points elsewhere."""
-        run, words = [anchor], len(self.sources[anchor].text.split())
+        words, the words of the code they announce included ("First install the OLM:", its command,
+        "Next the bundle is created:", …). A list it enters is shown whole; it stops before a sentence
+        that only points elsewhere."""
+        def words_of(i: int) -> int:
+            return len(self.sources[i].text.split()) + (len(self.sources[i].code.split()) if self._announces_code(i) else 0)
+
+        run, words = [anchor], words_of(anchor)
         following = anchor + 1
 
         def same_block(i: int) -> bool:
@@ -220,10 +230,9 @@ class SupportChecker:
         def fits() -> bool:   # below the budget, and no long sentence that overshoots it by far
             return words < max_words and words + len(self.sources[following].text.split()) <= OVERSHOOT * max_words
 
-        while same_block(following) and not self._announces_code(run[-1]) and not self._points_elsewhere(following) \
-                and (fits() or list_goes_on()):
+        while same_block(following) and not self._points_elsewhere(following) and (fits() or list_goes_on()):
             run.append(following)
-            words += len(self.sources[following].text.split())
+            words += words_of(following)
             following += 1
         # A run that stops at "…as follows:" takes the list or code it announces, or ends before it.
         if len(run) > 1 and self.sources[run[-1]].text.rstrip().endswith(":") and not self._announces_code(run[-1]):
@@ -232,19 +241,22 @@ class SupportChecker:
                     and (self.sources[following].in_item or items < MAX_LIST_ITEMS):
                 items += not self.sources[following].in_item
                 run.append(following)
-                words += len(self.sources[following].text.split())
+                words += words_of(following)
                 following += 1
             if not items:
                 run.pop()
         return run
 
     def _reading(self, index: int, count: int) -> str:
-        """The sentence at `index` and the ones after it in its block, `count` sentences at most."""
+        """The sentence at `index` and the ones after it in its block, `count` sentences at most. It
+        ends at a sentence that announces code: the code explains that sentence, and what comes after
+        the code is the next step ("First the OLM needs to be installed." is read without "Next the
+        bundle is created…")."""
         sentences = [self.sources[index].text]
-        for source in self.sources[index + 1:index + count]:
-            if source.block != self.sources[index].block:
+        for following in range(index + 1, min(index + count, len(self.sources))):
+            if self.sources[following].block != self.sources[index].block or self._announces_code(following - 1):
                 break
-            sentences.append(source.text)
+            sentences.append(self.sources[following].text)
         return " ".join(sentences)
 
     def _points_elsewhere(self, index: int) -> bool:

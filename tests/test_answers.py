@@ -467,7 +467,7 @@ def test_extractive_answer_shows_the_code_its_sentence_announces(offline_compose
     answer = offline_composer.answer(question)
     assert answer.mode == "extractive"
     # "…follow the logs [1]:" then the command as a fenced code block, as in the post.
-    block = re.search(r"(.*)\n```\n(.*?)\n```", answer.body, re.S)
+    block = re.search(r"(.*?)\n```\n(.*?)\n```", answer.body, re.S)   # the first code block
     assert block, answer.text
     assert block.group(1).endswith(sentence)
     assert block.group(2).startswith(code)
@@ -537,6 +537,30 @@ def small_blog_composer(tmp_path_factory):
             This part of my Quarkus series shows {topic.lower()} in a Quarkus microservice.
             """, date=f"2023-0{n}-01") for n, topic in enumerate(
                 ["REST Endpoints", "Health Checks", "Configuration", "Metrics", "Native Images", "Testing"], 1)},
+        "2022-03-01-operators-olm.md": post_text("Deploying Operators with the Operator Lifecycle Manager", """
+            ## Deploying via OLM
+
+            This article describes the Operator Lifecycle Manager which provides a declarative way to
+            install, manage, and upgrade operators on a cluster. I'm working on an operator sample
+            implemented in Go that shows typical operator patterns. There is a really good video
+            describing OLM. Watch it first before reading on.
+
+            First the OLM needs to be installed.
+
+            ```
+            operator-sdk olm install latest
+            kubectl get all -n olm
+            ```
+
+            Next the bundle is created, the bundle image is built and pushed and then the operator is run.
+
+            ```
+            make bundle IMG="$REGISTRY/$ORG/$IMAGE"
+            operator-sdk run bundle "$REGISTRY/$ORG/$BUNDLE_IMAGE" -n operators
+            ```
+
+            The key artifact that is created is the cluster service version (CSV) which describes the operator.
+            """, date="2022-03-01"),
         "2024-04-01-gardening.md": post_text("Tomatoes on the Balcony", """
             Tomatoes grow well in large pots on a sunny balcony. Water them every morning in summer.
             """, date="2024-04-01"),
@@ -605,6 +629,17 @@ def test_second_place_that_answers_as_well_reads_on_and_shows_the_code_it_announ
         settings.second_run_score = saved
     # Without a second run, the other post gives only its best sentence.
     assert "Every partition goes to one member of the group" not in alone.text, alone.text
+
+
+def test_how_to_answer_goes_step_by_step_through_the_code_its_sentences_announce(small_blog_composer):
+    answer = small_blog_composer.answer("What's the quickest way to install my Go controller via OLM on a test cluster?")
+    # It starts at the first step, read with its command rather than with the steps after it, and
+    # goes on after the command to the next step and its command.
+    assert answer.body.startswith("First the OLM needs to be installed [1]:\n```\noperator-sdk olm install latest"), \
+        answer.text
+    assert re.search(r"then the operator is run \[1\]:\n```\nmake bundle .*\noperator-sdk run bundle", answer.body), \
+        answer.text
+    assert "cluster service version" in answer.text, answer.text
 
 
 def test_list_question_lists_every_post_on_the_subject_beyond_five(small_blog_composer):
