@@ -7,6 +7,7 @@ streamed tokens (unsupported sentences are dropped), so channels show the final 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -214,19 +215,31 @@ class AnswerComposer:
                     yield Token(citer.add([sentence]))
                 held = []
 
+        def out_of_reach() -> bool:
+            """Too few tokens are left for the held back sentences to reach `min_generated_words`
+            (every word takes at least one token, and a piece at least one token): the reader gets
+            the extractive answer now instead of after the model's last token."""
+            words = sum(len(s.text.split()) for s in held) + len(buffer.split())
+            return not streaming and self.settings.generator.max_new_tokens - pieces < cfg.min_generated_words - words
+
         try:
-            for piece in generator.stream(self._messages(question, passages, evidence)):
-                pieces += 1
-                if pieces == 1:
-                    timings["first_generated_token_s"] = time.perf_counter() - started
-                done, buffer = complete_sentences(buffer + piece)
-                for sentence in done:
-                    supported = accepted(sentence)
-                    if supported is None:
-                        dropped += 1
-                        continue
-                    held.append(supported)
-                    yield from release()
+            with contextlib.closing(generator.stream(self._messages(question, passages, evidence))) as stream:
+                for piece in stream:
+                    pieces += 1
+                    if pieces == 1:
+                        timings["first_generated_token_s"] = time.perf_counter() - started
+                    done, buffer = complete_sentences(buffer + piece)
+                    for sentence in done:
+                        supported = accepted(sentence)
+                        if supported is None:
+                            dropped += 1
+                            continue
+                        held.append(supported)
+                        yield from release()
+                    if out_of_reach():
+                        timings["generation_stopped_early"] = 1
+                        buffer = ""
+                        break
             if buffer.strip():
                 supported = accepted(buffer)
                 if supported is None:

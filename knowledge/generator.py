@@ -185,17 +185,21 @@ class LocalGenerator:
                     max_time=self.settings.time_budget_s, pad_token_id=self.tokenizer.eos_token_id)
 
     def stream(self, messages: Messages) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
+        """Pieces of the answer as the model writes them. A caller that stops reading (closes the
+        iterator) stops the model at its next token."""
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
 
         ids = self.prompt_ids(messages)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
                                         timeout=self.settings.time_budget_s + 30)
         failure: list[BaseException] = []
         started = time.perf_counter()
+        stop = threading.Event()
 
         def run() -> None:
             try:
-                self.model.generate(**self.generate_kwargs(ids), streamer=streamer)
+                self.model.generate(**self.generate_kwargs(ids), streamer=streamer,
+                                    stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]))
             except BaseException as exc:   # reported to the reader's thread below
                 failure.append(exc)
                 streamer.end()
@@ -210,11 +214,24 @@ class LocalGenerator:
             except Exception as exc:   # the streamer's queue timed out
                 raise GeneratorError(f"generation stalled: {exc}") from exc
             finally:
+                stop.set()
                 worker.join()
         if failure:
             raise GeneratorError(f"generation failed: {failure[0]}") from failure[0]
         if time.perf_counter() - started >= self.settings.time_budget_s:
             raise GeneratorError(f"generation hit its time budget of {self.settings.time_budget_s:g} s")
+
+
+class _StopWhenSet:
+    """A stopping criterion for `model.generate`: stop once the event is set."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
 class RemoteGenerator:

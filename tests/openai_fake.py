@@ -17,6 +17,7 @@ class FakeOpenAI:
         self.delay_s = 0.0          # pause between streamed pieces
         self.requests: list[dict] = []
         self.sent_at: list[float] = []
+        self.disconnected = False   # the client closed the stream before its end
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,13 +35,16 @@ class FakeOpenAI:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for word in fake.reply.split(" "):
-                    chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
-                    fake.sent_at.append(time.perf_counter())
-                    time.sleep(fake.delay_s)
-                self.wfile.write(b"data: [DONE]\n\n")
+                try:
+                    for word in fake.reply.split(" "):
+                        chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                        fake.sent_at.append(time.perf_counter())
+                        time.sleep(fake.delay_s)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                except (BrokenPipeError, ConnectionResetError):   # the client stopped reading
+                    fake.disconnected = True
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"

@@ -97,6 +97,24 @@ def test_local_generator_streams_pieces_as_it_generates(local_composer):
     assert "".join(p for _, p in arrivals).strip()
 
 
+def test_local_generator_stops_when_the_reader_stops_reading(local_composer, monkeypatch):
+    generator = local_composer.generator()
+    new_tokens = []
+    generate = generator.model.generate
+
+    def counting_generate(**kwargs):
+        output = generate(**kwargs)
+        new_tokens.append(output.shape[1] - kwargs["input_ids"].shape[1])
+        return output
+
+    monkeypatch.setattr(generator.model, "generate", counting_generate)
+    stream = generator.stream([{"role": "user", "content": "Write a long essay about Kubernetes."}])
+    assert next(stream).strip()
+    stream.close()   # the composer gave up on the answer, or the reader left
+    # The model stopped at its next token instead of writing all max_new_tokens (64) of them.
+    assert new_tokens and new_tokens[0] < 20, new_tokens
+
+
 def _tekton_answer_with_generator(demo_index, caplog, **generator_settings):
     """The composer and its answer to a Tekton question, with the generator settings changed."""
     settings = load_settings()
@@ -225,6 +243,20 @@ def _demo_dir():
 @pytest.fixture(autouse=True)
 def _remember_demo_dir(demo_index):
     _DEMO_DIR["path"] = demo_index
+
+
+def test_generated_answer_that_can_no_longer_reach_its_length_is_given_up_early(demo_index, offline_composer):
+    question = "Which vector store is an extension of PostgreSQL?"
+    unsupported = " ".join(f"The moon landing number {n} had nothing to do with databases." for n in range(20))
+    with FakeOpenAI() as fake:
+        fake.reply = unsupported
+        answer = AnswerComposer(demo_index, remote_settings(fake.url, max_new_tokens=64)).answer(question)
+    # Nothing was kept, and fewer than 30 words can follow in the 64 tokens: the reader gets the
+    # extractive answer without waiting for the rest.
+    assert answer.mode == "extractive"
+    assert answer.text == offline_composer.answer(question).text
+    assert answer.timings["generation_stopped_early"] == 1
+    assert answer.timings["generated_pieces"] < len(unsupported.split()), answer.timings
 
 
 @pytest.mark.parametrize("status, delay, budget", [(500, 0.0, 10.0), (200, 0.5, 0.5)])
