@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 
+from knowledge.markup import escape_markdown
 from knowledge.settings import Settings, config_dir, load_settings, read_config_file
 
 _lock = threading.Lock()
@@ -67,10 +68,13 @@ def knowledge() -> Knowledge:
 
 
 def text(key: str, **values) -> str:
-    """A text of responses.yml ("find_posts.found"), filled in."""
+    """A text of responses.yml ("find_posts.found"), filled in. The values are text (a reader's
+    topic, a post's title) and are escaped as Markdown; `url` is a link's address and is not."""
     node = knowledge().texts
     for part in key.split("."):
         node = node.get(part, {}) if isinstance(node, dict) else {}
+    values = {name: value if name == "url" or not isinstance(value, str) else escape_markdown(value)
+              for name, value in values.items()}
     return str(node or "").format(**values) if node else ""
 
 
@@ -111,24 +115,42 @@ def post_list(posts: list, heading: str) -> tuple[str, list[dict], list[dict]]:
 
 
 async def in_thread(iterator: Iterator) -> AsyncIterator:
-    """Iterate a blocking iterator (the generator) on a worker thread, without blocking the loop."""
+    """Iterate a blocking iterator (the generator) on a worker thread, without blocking the loop.
+    When the consumer stops (the action is cancelled: the reader left), the iterator is closed at
+    its next item, which stops the generator at its next token."""
     loop = asyncio.get_running_loop()
     done = object()
     items: asyncio.Queue = asyncio.Queue()
+    stop = threading.Event()
+
+    def hand_over(item) -> None:
+        try:
+            loop.call_soon_threadsafe(items.put_nowait, item)
+        except RuntimeError:        # the loop is gone
+            stop.set()
 
     def work() -> None:
         try:
             for item in iterator:
-                loop.call_soon_threadsafe(items.put_nowait, item)
+                if stop.is_set():
+                    break
+                hand_over(item)
         except BaseException as exc:     # handed to the awaiting side
-            loop.call_soon_threadsafe(items.put_nowait, exc)
-        loop.call_soon_threadsafe(items.put_nowait, done)
+            hand_over(exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+        hand_over(done)
 
     threading.Thread(target=work, name="action-work", daemon=True).start()
-    while True:
-        item = await items.get()
-        if item is done:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    try:
+        while True:
+            item = await items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()

@@ -6,6 +6,11 @@ statuses (503 from the full queue is expected and retried after Retry-After; any
 failure), and the server's peak memory. Prints one JSON object. Usage:
   .venv/bin/python benchmarks/web.py [--data-dir DIR] [--seconds 60] [--levels 1,5,20]
 The per-client limits (rate, turns in flight) are off for the run: all clients share one address.
+
+`--burst 50` instead sends 50 readers at once, each with one question, retrying after Retry-After
+whenever refused, and reports how many requests were refused, the most tries a reader needed and
+when the answers came. `--code DIR` runs the server from another checkout of blogbot (with its own
+config/), e.g. the previous commit in a `git worktree`, so before and after are measured in one run.
 """
 
 from __future__ import annotations
@@ -38,9 +43,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, config_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: Path, config_dir: Path, code: Path = REPO) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "BLOGBOT_CONFIG_DIR": str(config_dir)}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "BLOGBOT_CONFIG_DIR": str(config_dir), "PYTHONPATH": str(code)}
     process = subprocess.Popen([str(Path(sys.executable).parent / "blogbot"), "serve", "--data-dir", str(data_dir),
                                 "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True)
@@ -123,11 +128,46 @@ async def load(base: str, clients: int, seconds: float) -> dict:
             "first_token_s": ms(stats["ttft"]), "answer_s": ms(stats["total"])}
 
 
+async def burst(base: str, readers: int) -> dict:
+    """`readers` readers at once, one question each, each retrying after Retry-After until answered."""
+    refused, tries, answer_s, waits = 0, [], [], Counter()
+    started = time.perf_counter()
+
+    async def reader(number: int) -> None:
+        nonlocal refused
+        async with httpx.AsyncClient(timeout=httpx.Timeout(300.0)) as client:
+            for attempt in range(1, 200):
+                async with client.stream("POST", base + "/api/chat/stream",
+                                         json={"text": QUESTIONS[number % len(QUESTIONS)]}) as response:
+                    if response.status_code in (429, 503):
+                        refused += 1
+                        wait = response.headers.get("Retry-After", "1")
+                        waits[wait] += 1
+                        await asyncio.sleep(float(wait))
+                        continue
+                    async for _line in response.aiter_lines():
+                        pass
+                    tries.append(attempt)
+                    answer_s.append(time.perf_counter() - started)
+                    return
+
+    await asyncio.gather(*(reader(n) for n in range(readers)))
+    ordered = sorted(answer_s)
+    return {"readers": readers, "answered": len(answer_s), "refused_requests": refused,
+            "most_tries": max(tries) if tries else None,
+            "answered_after_s": {"p50": round(statistics.median(ordered), 1),
+                                 "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
+                                 "last": round(ordered[-1], 1)} if ordered else None,
+            "distinct_retry_after_values": len(waits)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--levels", default="1,5,20")
+    parser.add_argument("--burst", type=int, help="readers at once, one question each, retrying when refused")
+    parser.add_argument("--code", type=Path, default=REPO, help="the blogbot checkout the server runs from")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="blogbot-web-bench-"))
     data_dir = args.data_dir
@@ -136,7 +176,7 @@ def main() -> None:
         subprocess.run([str(Path(sys.executable).parent / "blogbot"), "ingest", str(REPO / "demo" / "blog"),
                         "--data-dir", str(data_dir), "--quiet"], check=True, stdout=subprocess.DEVNULL)
     config_dir = work / "config"
-    shutil.copytree(REPO / "config", config_dir)
+    shutil.copytree(args.code / "config", config_dir)
     settings_file = config_dir / "settings.yml"
     settings = yaml.safe_load(settings_file.read_text()) or {}
     settings.setdefault("web", {})["rate_limit_per_minute"] = 0       # one address for every client
@@ -144,15 +184,19 @@ def main() -> None:
     settings.setdefault("dialog", {})["tracker_store"] = "memory"
     settings_file.write_text(yaml.safe_dump(settings))
 
-    server, base = start_server(data_dir, config_dir)
+    server, base = start_server(data_dir, config_dir, args.code)
     try:
-        levels = [asyncio.run(load(base, int(c), args.seconds)) for c in args.levels.split(",")]
+        if args.burst:
+            figures = {"burst": asyncio.run(burst(base, args.burst))}
+        else:
+            figures = {"seconds_per_level": args.seconds,
+                       "levels": [asyncio.run(load(base, int(c), args.seconds)) for c in args.levels.split(",")]}
         peak = peak_rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=20)
-    print(json.dumps({"data_dir": str(data_dir), "seconds_per_level": args.seconds, "levels": levels,
-                      "server_peak_rss_mb": peak}, indent=1))
+    print(json.dumps({"data_dir": str(data_dir), "code": str(args.code), **figures, "server_peak_rss_mb": peak},
+                     indent=1))
     shutil.rmtree(work, ignore_errors=True)
 
 

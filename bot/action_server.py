@@ -32,6 +32,7 @@ def create_action_app(executor):
         stream = await request.respond(content_type="application/x-ndjson")
         items: asyncio.Queue = asyncio.Queue()
         task = asyncio.create_task(executor.run(action_call, sink=items))
+        finished = False
         try:
             while True:
                 item = await items.get()
@@ -45,8 +46,11 @@ def create_action_app(executor):
                     break
                 if event == "stream_chunk":
                     await stream.send(json.dumps(item, ensure_ascii=False) + "\n")
+            finished = True
         finally:
-            with contextlib.suppress(Exception):
+            if not finished:        # the caller hung up (or gave up): stop the action too
+                task.cancel()
+            with contextlib.suppress(BaseException):
                 await task
             await stream.eof()
 

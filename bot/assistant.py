@@ -10,7 +10,7 @@ import logging
 import time
 from pathlib import Path
 
-from bot.action_client import HttpActionClient, InProcessActionClient, load_executor
+from bot.action_client import ActionDeadlines, CircuitBreaker, HttpActionClient, InProcessActionClient, load_executor
 from bot.dialog import DialogEngine
 from bot.dialog_config import load_dialog
 from bot.followups import load_followup_rules
@@ -31,20 +31,23 @@ def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str 
 
     data_dir = Path(data_dir)
     endpoint = settings.dialog.action_endpoint if action_endpoint is None else action_endpoint
-    timeout = settings.dialog.action_timeout_s
+    deadlines = ActionDeadlines.from_settings(settings.dialog)
+    breaker = CircuitBreaker(settings.dialog.action_breaker_failures, settings.dialog.action_breaker_cooldown_s)
     retriever = Retriever(data_dir, settings)
     if endpoint:
-        actions = HttpActionClient(endpoint, timeout)
+        actions = HttpActionClient(endpoint, deadlines=deadlines, breaker=breaker)
     else:
         from knowledge.answering import AnswerComposer
 
         composer = AnswerComposer(data_dir, settings, retriever=retriever)
         composer.generator()   # load (or convert, the first time) now rather than in the first answer
-        actions = InProcessActionClient(load_executor(), timeout, knowledge=configure(data_dir, settings, composer))
+        actions = InProcessActionClient(load_executor(), knowledge=configure(data_dir, settings, composer),
+                                        deadlines=deadlines, breaker=breaker)
     nlu = load_nlu(data_dir, settings, retriever.current_posts)
     kind = tracker_store or settings.dialog.tracker_store
     store = MemoryTrackerStore() if kind == "memory" else open_tracker_store(kind, data_dir)
-    # Conversations past their timeout would start afresh anyway: forget them (a day's grace).
+    # Conversations past their timeout would start afresh anyway: forget them (a day's grace); the
+    # engine does it again once per timeout while it runs.
     store.prune(time.time() - settings.dialog.session_timeout_minutes * 60 - 86400)
     dialog = load_dialog()
     # The blog's own title and author (from its config file, at ingest) start every conversation's

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from knowledge.markup import unicode_problem, valid_unicode
+
 
 class UsageError(Exception):
     """Bad usage or bad input: exit code 2."""
@@ -90,6 +92,9 @@ def cmd_search(args) -> int:
         query = line.rstrip("\n")
         if not query.strip():
             continue
+        if unicode_problem(query):
+            print(json.dumps({"query": valid_unicode(query), "hits": [], "error": unicode_problem(query)}), flush=True)
+            continue
         try:
             hits = retriever.search(query, **filters)
         except QueryError as exc:
@@ -120,6 +125,30 @@ def cmd_eval_answers(args) -> int:
     for key, value in results.items():
         if key != "per_question":
             print(f"{key:28} {value}")
+    return 0
+
+
+def cmd_eval_sets(args) -> int:
+    import logging
+
+    from knowledge.evaluation import QuestionFileError, evaluate_sets, format_table, parse_eval_set
+    from knowledge.index import IndexUnavailable
+
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=sys.stderr)
+    sets = [parse_eval_set(spec, _data_dir(args)) for spec in args.sets]
+    try:
+        rows = evaluate_sets(sets, _settings(), answers=not args.retrieval_only, progress=lambda m: _stderr(f"… {m}"))
+    except (QuestionFileError, IndexUnavailable) as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    print(format_table(rows))
+    for row in rows:
+        if row["gold_not_in_index"]:
+            print(f"{row['set']}: {len(row['gold_not_in_index'])} gold posts not in the index, e.g. "
+                  f"{row['gold_not_in_index'][0]}")
     return 0
 
 
@@ -182,7 +211,9 @@ def cmd_ask(args) -> int:
         return 0
     for line in sys.stdin:
         question = line.strip()
-        if question:
+        if question and unicode_problem(question):
+            print(json.dumps({"question": valid_unicode(question), "error": unicode_problem(question)}), flush=True)
+        elif question:
             _print_answer(composer.answer(question), True, False)
     return 0
 
@@ -225,6 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     answers.add_argument("--questions", required=True, help="JSONL file in the format of questions-dev.jsonl")
     answers.add_argument("--json", action="store_true")
     answers.set_defaults(func=cmd_eval_answers)
+    sets = kinds.add_parser("sets", parents=[common],
+                            help="one table over several question sets, each on its own index")
+    sets.add_argument("sets", nargs="+", metavar="QUESTIONS[@DATA_DIR]",
+                      help="a question file, scored on the index in DATA_DIR (default: --data-dir)")
+    sets.add_argument("--retrieval-only", action="store_true", help="hit@5 and MRR@10 only (no answers)")
+    sets.add_argument("--json", action="store_true", help="one JSON line per set")
+    sets.set_defaults(func=cmd_eval_sets)
 
     from bot.cli_dialog import add_commands
 
@@ -235,7 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")    # a bad line is refused, not a crash
     try:
+        for name, value in vars(args).items():
+            if isinstance(value, str) and unicode_problem(value):
+                raise UsageError(f"{name}: {unicode_problem(value)}")
         return args.func(args)
     except UsageError as exc:
         _stderr(f"error: {exc}")

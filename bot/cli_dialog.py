@@ -8,6 +8,7 @@ import os
 import sys
 
 from bot.cli import UsageError, _data_dir, _settings, _stderr
+from knowledge.markup import unicode_problem, valid_unicode
 
 
 def _logging() -> None:
@@ -49,7 +50,9 @@ def cmd_parse(args) -> int:
             print(f"entity: @{entity.entity}:{entity.value}  \"{parse.text[entity.start:entity.end]}\"")
         return 0
     for line in sys.stdin:
-        if line.strip():
+        if line.strip() and unicode_problem(line):
+            print(json.dumps({"text": valid_unicode(line.strip()), "error": unicode_problem(line)}), flush=True)
+        elif line.strip():
             print(json.dumps(nlu.parse(line.strip()).as_json(), ensure_ascii=False), flush=True)
     return 0
 
@@ -161,7 +164,8 @@ def cmd_serve(args) -> int:
     slack = ("Slack events at /slack/events" if os.environ.get("SLACK_BOT_TOKEN") and
              os.environ.get("SLACK_SIGNING_SECRET") else "Slack off: SLACK_BOT_TOKEN/SLACK_SIGNING_SECRET unset")
     serve(app, host, port, ready=lambda: _stderr(f"blogbot is ready: open http://{shown}:{port}/ "
-                                                   f"(widget: http://{shown}:{port}/widget.js; {slack})"))
+                                                   f"(widget: http://{shown}:{port}/widget.js; {slack})"),
+          web=settings.web)
     return 0
 
 

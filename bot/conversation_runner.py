@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.conversation_scripts import Expectation, Script, ScriptError
 from bot.messages import TurnResult
+from knowledge.markup import unescape_markdown
 
 ANYTHING_ELSE = "anything_else"
 
@@ -105,7 +106,7 @@ def run_script(script: Script, engines: Engines) -> ScriptResult:
 def check(expected: Expectation, turn: TurnResult) -> list[str]:
     """What differs between a turn and its expectations ("expected …, got …" each)."""
     problems = []
-    text = "\n".join(m.text for m in turn.messages)
+    text = "\n".join(unescape_markdown(m.text) for m in turn.messages)     # as readers see it
     cited = [c for m in turn.messages for c in m.citations]
     buttons = [b.title for m in turn.messages for b in m.buttons]
     actual_intent = turn.intent or ANYTHING_ELSE

@@ -17,13 +17,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from bot.action_client import ActionError
+from bot.action_client import ActionCancelled, ActionError, ActionSlow
 from bot.dialog_config import DialogConfig, DialogNode, Slot
 from bot.followups import FollowupRule, match_followup, rewrite_question
-from bot.messages import BotMessage, Button, Citation, Token, TurnResult
+from bot.messages import BotMessage, Button, Citation, Notice, Token, TurnResult
 from bot.nlu import Nlu, Parse
 from bot.system_entities import Entity
 from bot.tracker_store import Conversation
+from knowledge.markup import escape_markdown, valid_unicode
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class _Turn:
     messages: list[BotMessage] = field(default_factory=list)
     node: str | None = None
     new_topic: str | None = None        # "what about X?": the topic the follow-up moves to
+    cancel: threading.Event | None = None   # set when the reader has gone: stop the turn
 
     # -- TurnFacts for conditions ------------------------------------------------------------
     def intent_is(self, name: str) -> bool:
@@ -83,6 +85,7 @@ class DialogEngine:
         self.today = today
         # Turns of one sender run one at a time; a fixed set of locks (by hash) keeps memory flat.
         self._lock_stripes = [threading.Lock() for _ in range(64)]
+        self._pruned_at = clock()
         known = {n.action for n in config.nodes if n.action}
         names = getattr(actions, "action_names", None)
         if names:
@@ -129,25 +132,36 @@ class DialogEngine:
             conversation.updated_at = self.clock()
             self.store.save(conversation)
 
-    def welcome(self, sender_id: str) -> Iterator:
+    def welcome(self, sender_id: str, cancel: threading.Event | None = None) -> Iterator:
         """Open a conversation: run the node whose condition is `welcome`, if any."""
-        return self._run(sender_id, None, welcome=True)
+        return self._run(sender_id, None, welcome=True, cancel=cancel)
 
-    def handle(self, sender_id: str, text: str) -> Iterator:
-        """One turn: yields Token events while an answer is written, each BotMessage, then a TurnResult.
-        `text` is what the reader typed, or the payload of a button they pressed."""
-        return self._run(sender_id, text, welcome=False)
+    def handle(self, sender_id: str, text: str, cancel: threading.Event | None = None) -> Iterator:
+        """One turn: yields Token events while an answer is written, a Notice when it takes longer than
+        usual, each BotMessage, then a TurnResult. `text` is what the reader typed, or the payload of a
+        button they were offered. Setting `cancel` (the reader left) stops the turn and its action."""
+        return self._run(sender_id, text, welcome=False, cancel=cancel)
 
-    def respond(self, sender_id: str, text: str | None) -> TurnResult:
+    def respond(self, sender_id: str, text: str | None, cancel: threading.Event | None = None) -> TurnResult:
         """A whole turn at once (no tokens)."""
-        events = self.welcome(sender_id) if text is None else self.handle(sender_id, text)
+        events = self.welcome(sender_id, cancel) if text is None else self.handle(sender_id, text, cancel)
         return [e for e in events if isinstance(e, TurnResult)][-1]
 
-    def _run(self, sender_id: str, text: str | None, welcome: bool) -> Iterator:
+    def _prune_now_and_then(self) -> None:
+        """Forget conversations past their timeout (with a day's grace), at most once per timeout."""
+        timeout = self.settings.dialog.session_timeout_minutes * 60
+        now = self.clock()
+        if now - self._pruned_at >= timeout:
+            self._pruned_at = now
+            self.store.prune(now - timeout - 86400)
+
+    def _run(self, sender_id: str, text: str | None, welcome: bool, cancel: threading.Event | None) -> Iterator:
+        self._prune_now_and_then()
+        text = valid_unicode(text) if text is not None else None    # channels refuse it; never a crash here
         with self._lock_for(sender_id):
             conversation, new_session = self._conversation(sender_id)
             turn = _Turn(conversation, Parse("", None, 0.0, []), welcome=welcome,
-                         start=conversation.turns == 0)
+                         start=conversation.turns == 0, cancel=cancel)
             try:
                 if welcome:
                     node = next((n for n in self.config.nodes if n.condition.evaluate(turn)), None)
@@ -198,8 +212,8 @@ class DialogEngine:
             yield message
 
     def _understand(self, text: str, conversation: Conversation, pending: dict, turn: _Turn) -> Parse:
-        """The parse of a message: a button payload, a follow-up rule, or the NLU."""
-        payload = _PAYLOAD.match(text.strip())
+        """The parse of a message: a button payload it was offered, a follow-up rule, or the NLU."""
+        payload = _PAYLOAD.match(text.strip()) if _offered(conversation, text.strip()) else None
         if payload:
             entities = []
             try:
@@ -296,6 +310,8 @@ class DialogEngine:
             self._say(turn, BotMessage("", buttons=[Button(label, value) for label, value in node.response.buttons]))
         if node.action:
             yield from self._call_action(node.action, turn)
+            if turn.cancel is not None and turn.cancel.is_set():
+                return
         if node.jump_to:
             if depth >= _MAX_JUMPS:
                 log.error("dialog: jump_to loop at node %s, stopped", node.id)
@@ -315,7 +331,9 @@ class DialogEngine:
             text = texts[min(index, len(texts) - 1)]
             counters[node.id] = index + 1
         context = turn.conversation.context
-        return _VARIABLE.sub(lambda m: str(context[m.group(1)]) if context.get(m.group(1)) is not None else m.group(0), text)
+        # Context values may hold a reader's words: they are text, never markup.
+        return _VARIABLE.sub(lambda m: escape_markdown(context[m.group(1)]) if context.get(m.group(1)) is not None
+                             else m.group(0), text)
 
     # -- slots ----------------------------------------------------------------------------------
 
@@ -395,11 +413,16 @@ class DialogEngine:
         payload = self._action_payload(name, turn)
         result = None
         try:
-            for item in self.actions.run(payload):
+            for item in self.actions.run(payload, cancel=turn.cancel):
                 if item.get("event") == "stream_chunk" and item.get("text"):
                     yield Token(item["text"])
+                elif item.get("event") == ActionSlow.EVENT:
+                    yield Notice(self.config.messages["action_slow"])
                 elif item.get("event") == "stream_done":
                     result = item.get("result") or {}
+        except ActionCancelled:
+            log.info("dialog: %s stopped, the reader left", name)
+            return
         except ActionError as exc:
             log.error("dialog: %s", exc)
             self._say(turn, BotMessage(self.config.messages["action_failed"]))
@@ -462,3 +485,11 @@ class DialogEngine:
                                    "carry_over_slots_to_new_session": False},
             }
         return self._domain_cache
+
+
+def _offered(conversation: Conversation, payload: str) -> bool:
+    """Whether the assistant offered a button with this payload in the conversation (its recent
+    events): a reader may press buttons, not type payloads that name intents and entities."""
+    return any(button.get("payload", "").strip() == payload
+               for event in conversation.events if event.get("event") == "bot"
+               for button in (event.get("data") or {}).get("buttons") or [])

@@ -1,8 +1,9 @@
 """What the dialogue layer gives channels: channel-neutral messages and turn events.
 
-A turn yields `Token`s while an answer is written (optional to show), one `BotMessage` per
-message, and ends with one `TurnResult`. Channels render `BotMessage` their own way (Block Kit,
-HTML, terminal); its text is Markdown.
+A turn yields `Token`s while an answer is written (optional to show), a `Notice` when it takes
+longer than usual, one `BotMessage` per message, and ends with one `TurnResult`. Channels render
+`BotMessage` their own way (Block Kit, HTML, terminal); its text is Markdown, in which a reader's
+echoed words are escaped (`knowledge.markup`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ class BotMessage:
 
 @dataclass
 class Token:
+    text: str
+
+
+@dataclass
+class Notice:
+    """A status line while a turn works ("taking longer than usual"): shown, not kept."""
+
     text: str
 
 

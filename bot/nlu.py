@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.entities import EntityExtractor, load_entity_definitions
 from knowledge.catalog import blog_topics
+from knowledge.markup import valid_unicode
 from bot.intents import IntentClassifier, load_intents
 from bot.system_entities import Entity
 from knowledge.settings import Settings
@@ -54,7 +55,7 @@ class Nlu:
         return self.extractor
 
     def parse(self, text: str, today: dt.date | None = None) -> Parse:
-        text = text.strip()[:MAX_TEXT_CHARS]
+        text = valid_unicode(text.strip()[:MAX_TEXT_CHARS])   # a lone surrogate would make the tokenizer raise
         if not text:
             return Parse(text, None, 0.0, [], [])
         ranking = self.classifier.rank(text)

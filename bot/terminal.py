@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import sys
 
-from bot.messages import BotMessage, Token, TurnResult
+from bot.messages import BotMessage, Notice, Token, TurnResult
+from knowledge.markup import unescape_markdown, unicode_problem
 
 PROMPT = "you> "
 
 
 def render(message: BotMessage) -> str:
-    lines = [message.text] if message.text else []
+    lines = [unescape_markdown(message.text)] if message.text else []
     # A list of posts already shows each one's link: Sources would repeat it.
     if message.citations and not all(c.url in message.text for c in message.citations):
         lines.append("Sources:")
@@ -29,17 +30,24 @@ def chat(engine, sender_id: str = "terminal", stdin=sys.stdin, stdout=sys.stdout
     stream = stdout.isatty() if stream is None else stream
     buttons = _show(engine.welcome(sender_id), stdout, stream)
     while True:
-        if stdin is sys.stdin and stdout.isatty():
-            try:
-                line = input(PROMPT)
-            except EOFError:
-                break
-        else:
-            line = stdin.readline()
-            if not line:
-                break
+        try:
+            if stdin is sys.stdin and stdout.isatty():
+                try:
+                    line = input(PROMPT)
+                except EOFError:
+                    break
+            else:
+                line = stdin.readline()
+                if not line:
+                    break
+        except UnicodeDecodeError:
+            stdout.write("bot> I could not read that line: it is not valid UTF-8.\n")
+            continue
         text = line.strip()
         if not text:
+            continue
+        if unicode_problem(text):
+            stdout.write(f"bot> I could not read that: {unicode_problem(text)}.\n")
             continue
         if text in ("/quit", "/exit"):
             break
@@ -60,6 +68,10 @@ def _show(events, stdout, stream: bool, results: list | None = None) -> list:
             stdout.write(("bot> " if not drafted else "") + event.text.replace("\n", " "))
             stdout.flush()
             drafted = True
+        elif isinstance(event, Notice) and stream:
+            stdout.write(("\n" if drafted else "") + f"bot> ({event.text})\n")
+            stdout.flush()
+            drafted = False
         elif isinstance(event, BotMessage):
             if drafted:
                 stdout.write("\r\033[K")

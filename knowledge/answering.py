@@ -20,6 +20,7 @@ from knowledge.chunking import split_sentences
 from knowledge.embedder import get_embedder
 from knowledge.generator import GeneratorError, get_generator
 from knowledge.grounding import LIST_ITEM, SourceSentence, SupportChecker, SupportedSentence, complete_sentences
+from knowledge.markup import valid_unicode
 from knowledge.prompts import Prompts, load_prompts
 from knowledge.retrieval import Hit, Retriever
 from knowledge.settings import Settings
@@ -124,6 +125,7 @@ class AnswerComposer:
 
     def stream_answer(self, question: str) -> Iterator[Event]:
         started = time.perf_counter()
+        question = valid_unicode(question)      # a lone surrogate would make the tokenizer raise
         cfg = self.settings.answer
         hits = self.retriever.search(question, k=max(cfg.posts, cfg.coverage_posts, cfg.list_posts))
         timings = {"retrieval_s": time.perf_counter() - started}

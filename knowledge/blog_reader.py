@@ -1,34 +1,35 @@
 """Reading a blog folder: find the posts and turn each file into a `Post`.
 
-Handles Jekyll sites (a `_posts/` folder or the site root holding it, `_config.yml`),
-Hugo sites (`content/`, `hugo.toml`/`config.toml`/`config.yaml`) and plain folders of
-markdown files. Bad files never raise: `read_post` returns the post (possibly repaired)
-or None, plus warning lines naming the file and the reason.
+Handles Jekyll sites (a `_posts/` folder or the site root holding it, `_config.yml`), Hugo sites
+(`hugo.toml`/`config.*`: posts under `contentDir`), Zola sites (`config.toml` with `base_url`: posts under
+`content/`) and plain folders of markdown files. A folder inside a Hugo or Zola content folder is read as
+part of its site. Each post's address is the one its generator publishes (`knowledge.site_generators`).
+Bad files never raise: `read_post` returns the post (possibly repaired) or None, plus warning lines
+naming the file and the reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 
+from knowledge import site_generators as gen
 from knowledge.settings import SiteSettings
+from knowledge.site_generators import slugify
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
-_FRONT_MATTER = re.compile(r"\A(?:\ufeff)?(---|\+\+\+)[ \t]*\r?\n(.*?)^\1[ \t]*(?:\r?\n|\Z)", re.S | re.M)
-_DATED_NAME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-(.+)$")
-_JEKYLL_STYLES = {
-    "date": "/:categories/:year/:month/:day/:title.html",
-    "pretty": "/:categories/:year/:month/:day/:title/",
-    "ordinal": "/:categories/:year/:y_day/:title.html",
-    "none": "/:categories/:title.html",
-}
+# Front matter: YAML (---) or TOML (+++), after an optional BOM and blank lines (Hugo accepts those).
+_FRONT_MATTER = re.compile(r"\A\ufeff?(?:[ \t]*\r?\n)*(---|\+\+\+)[ \t]*\r?\n(.*?)^\1[ \t]*(?:\r?\n|\Z)", re.S | re.M)
+_LEADING_BLANKS = re.compile(r"\A\ufeff?\s*")
+_NAME_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[-_ ]+|$)")
 
 
 class BlogError(Exception):
@@ -47,6 +48,8 @@ class Post:
     tags: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     body: str = ""
+    authors: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)   # other addresses the site answers for it (redirects)
 
 
 @dataclass
@@ -54,74 +57,144 @@ class Blog:
     """A blog folder: where its posts are and how their addresses are built."""
 
     root: Path
-    kind: str              # jekyll | hugo | folder
+    kind: str              # jekyll | hugo | zola | folder
     base_url: str
-    permalink_pattern: str
+    permalink_pattern: str  # Jekyll / plain folders: the pattern for posts that name no permalink
     files: list[Path]
     title: str = ""        # the site's title and author, from its config file (may be empty)
     author: str = ""
+    content_dir: Path | None = None   # Hugo / Zola: where the generator reads content
+    rules: object = None               # the generator's address rules (site_generators)
+    languages: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)   # about the site itself (its configuration)
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
+    @property
+    def rules_signature(self) -> str:
+        """Changes whenever the addresses of unchanged files could change (for ingest's fingerprints)."""
+        content = self.content_dir.relative_to(self.root).as_posix() if self.content_dir else ""
+        return f"{self.kind}|{content}|{self.rules!r}"
+
+    def page(self, path: Path) -> gen.PageFile:
+        """Where a file sits, as the generators see it."""
+        base = self.content_dir if self.content_dir and path.is_relative_to(self.content_dir) else self.root
+        rel = PurePosixPath(path.relative_to(base).as_posix())
+        stem, _ = gen.language_of(path.stem, self.languages)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        if stem == "index" and (len(rel.parts) > 1 or self.kind in ("jekyll", "folder")):
+            return gen.PageFile(rel, path.parent.name, tuple(rel.parts[:-2]), True, mtime)
+        return gen.PageFile(rel, stem, tuple(rel.parts[:-1]), False, mtime)
+
 
 def _read_site_config(root: Path) -> dict:
-    for name in ("_config.yml", "_config.yaml", "hugo.yaml", "hugo.yml", "config.yaml", "config.yml"):
+    """Jekyll or plain folder: the first config file found (YAML, then TOML), {} when unreadable."""
+    for name in ("_config.yml", "_config.yaml", "hugo.yaml", "hugo.yml", "config.yaml", "config.yml",
+                 "hugo.toml", "config.toml"):
         path = root / name
         if path.is_file():
-            try:
-                data = yaml.load(path.read_text(encoding="utf-8", errors="replace"), Loader=_YAML_LOADER)
-            except yaml.YAMLError:
-                return {}
-            return data if isinstance(data, dict) else {}
-    for name in ("hugo.toml", "config.toml"):
-        path = root / name
-        if path.is_file():
-            try:
-                return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
-            except tomllib.TOMLDecodeError:
-                return {}
+            return gen.load_config_file(path)[0]
     return {}
 
 
+def _locate(path: Path) -> tuple[gen.Site, list[Path]]:
+    """The site `path` belongs to and the folders of it to read: a Jekyll site with its `_config.yml`
+    (its root or `_posts/`), else a Hugo or Zola site whose root or content folder is `path` or holds it
+    (Kubernetes keeps posts in content/en/blog/_posts/), else a Jekyll `_posts/` without a config, else
+    a plain folder."""
+    jekyll_root = path if (path / "_posts").is_dir() else path.parent if path.name == "_posts" else None
+    if jekyll_root is not None and any((jekyll_root / name).is_file() for name in gen.JEKYLL_CONFIGS):
+        return gen.Site("jekyll", jekyll_root, jekyll_root / "_posts", _read_site_config(jekyll_root)), \
+            [jekyll_root / "_posts"]
+    for root in (path, *path.parents):
+        site = gen.generator_site(root)
+        if site is None or not site.content_dir.is_dir():
+            continue
+        if path.is_relative_to(site.content_dir) and path != site.content_dir:
+            return site, [path]
+        if site.content_dir.is_relative_to(path):   # the root, or a folder between it and the content
+            return site, [site.content_dir]
+    if jekyll_root is not None:
+        return gen.Site("jekyll", jekyll_root, jekyll_root / "_posts", _read_site_config(jekyll_root)), \
+            [jekyll_root / "_posts"]
+    if (path / "content").is_dir():     # a Hugo-style site without a config file
+        return gen.Site("hugo", path, path / "content", {}), [path / "content"]
+    if path.name == "content":
+        return gen.Site("hugo", path.parent, path, {}), [path]
+    return gen.Site("folder", path, path, _read_site_config(path)), [path]
+
+
+def _find_files(site: gen.Site, dirs: list[Path], skip_names: set[str], languages: set[str],
+                default_language: str) -> list[Path]:
+    ignored = gen.hugo_ignored(site.config) if site.kind == "hugo" else []
+    candidates = []
+    for folder in dirs:
+        for p in folder.rglob("*"):
+            if p.suffix.lower() not in MARKDOWN_SUFFIXES or not p.is_file():
+                continue
+            rel = p.relative_to(site.root).as_posix()
+            if any(part.startswith(".") for part in PurePosixPath(rel).parts):
+                continue
+            if p.name.lower() in skip_names or p.name.startswith("_index."):   # _index: a section's list page
+                continue
+            if ignored and any(r.search(rel) or r.search(p.as_posix()) for r in ignored):
+                continue
+            if languages and gen.language_of(p.stem, languages)[1] not in (None, default_language):
+                continue    # a translation into another language
+            candidates.append(p)
+    if site.kind not in ("hugo", "zola"):
+        return sorted(candidates)
+    # A page bundle (`<dir>/index.md`) owns everything below its folder: other markdown there is a
+    # resource of that page, not a page of its own (Hugo leaf bundles; Zola colocated assets).
+    bundles = {p.parent for p in candidates if gen.language_of(p.stem, languages)[0] == "index"
+               and p.parent != site.content_dir}
+
+    def in_bundle(p: Path) -> bool:
+        start = p.parent.parent if gen.language_of(p.stem, languages)[0] == "index" else p.parent
+        for folder in (start, *start.parents):
+            if folder == site.content_dir or not folder.is_relative_to(site.content_dir):
+                return False
+            if folder in bundles:
+                return True
+        return False
+    return sorted(p for p in candidates if not in_bundle(p))
+
+
 def open_blog(path: str | Path, site: SiteSettings) -> Blog:
-    """Locate the posts of the blog at `path` (site root, `_posts/`, Hugo site or plain folder)."""
+    """Locate the posts of the blog at `path` (site root, `_posts/`, Hugo/Zola site or content folder, plain folder)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise BlogError(f"no such folder: {path}")
     if not path.is_dir():
         raise BlogError(f"not a folder: {path}")
     path = path.resolve()
-    if (path / "_posts").is_dir():
-        root, kind, post_dirs = path, "jekyll", [path / "_posts"]
-    elif path.name == "_posts":
-        root, kind, post_dirs = path.parent, "jekyll", [path]
-    elif (path / "content").is_dir():
-        root, kind, post_dirs = path, "hugo", [path / "content"]
-    else:
-        root, kind, post_dirs = path, "folder", [path]
-        if path.parent.name == "content" or (path.parent / "content" == path):
-            kind = "hugo"
+    found, dirs = _locate(path)
+    config = found.config
+    languages, default_language = gen.site_languages(found) if found.kind in ("hugo", "zola") else (set(), "")
 
-    config = _read_site_config(root) or (_read_site_config(root.parent) if kind == "hugo" else {})
-    base_url = site.base_url or str(config.get("baseURL") or "") or (
-        str(config.get("url") or "") + str(config.get("baseurl") or ""))
     pattern = site.permalink or (str(config["permalink"]) if isinstance(config.get("permalink"), str) else "")
-    pattern = _JEKYLL_STYLES.get(pattern or "", pattern) or site.default_permalink
-    pattern = _JEKYLL_STYLES.get(pattern, pattern)
+    pattern = gen.JEKYLL_STYLES.get(pattern or "", pattern) or site.default_permalink
+    pattern = gen.JEKYLL_STYLES.get(pattern, pattern)
+    base_url = site.base_url or gen.base_url_of(found)
 
-    files = sorted(
-        p for d in post_dirs for p in d.rglob("*")
-        if p.suffix.lower() in MARKDOWN_SUFFIXES and p.is_file() and p.name != "_index.md"
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    skip_names = {name.lower() for name in site.skip_files}
+    files = _find_files(found, dirs, skip_names, languages, default_language)
     if not files:
         raise BlogError(f"no markdown posts found in {path}")
-    author = config.get("author") or (config.get("params") or {}).get("author") or ""
+    params = config.get("params") if isinstance(config.get("params"), dict) else {}
+    author = config.get("author") or params.get("author") or ""
     if isinstance(author, dict):
         author = author.get("name") or ""
-    return Blog(root=root, kind=kind, base_url=base_url.rstrip("/"), permalink_pattern=pattern, files=files,
-                title=str(config.get("title") or ""), author=str(author or ""))
+    if isinstance(author, list):
+        author = ", ".join(str(a) for a in author)
+    return Blog(root=found.root, kind=found.kind, base_url=base_url.rstrip("/"), permalink_pattern=pattern,
+                files=files, title=str(config.get("title") or ""), author=str(author or ""),
+                content_dir=found.content_dir if found.kind in ("hugo", "zola") else None,
+                rules=gen.rules_for(found, pattern), languages=languages, warnings=list(found.warnings))
 
 
 def _decode(raw: bytes) -> tuple[str | None, str | None]:
@@ -132,26 +205,6 @@ def _decode(raw: bytes) -> tuple[str | None, str | None]:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace"), "not UTF-8; read as Windows-1252"
-
-
-def _parse_date(value) -> str | None:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (int, float)) or value is None:
-        return None
-    text = str(value).strip().strip("'\"")
-    match = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
-    if match:
-        try:
-            return dt.date(*map(int, match.groups())).isoformat()
-        except ValueError:
-            return None
-    import dateparser  # slow import, only for unusual date strings
-
-    parsed = dateparser.parse(text, settings={"PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": False})
-    return parsed.date().isoformat() if parsed else None
 
 
 def _as_list(value) -> list[str]:
@@ -165,36 +218,57 @@ def _as_list(value) -> list[str]:
     return [str(value)]
 
 
-def slugify(text: str) -> str:
-    """Lowercase, words joined by hyphens: the way Jekyll and Hugo slug names."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+def _authors(meta: dict) -> list[str]:
+    """`authors` (a list or one name) and `author` (a name, a list, or a mapping with a name), in order."""
+    names: list[str] = []
+    for key in ("authors", "author"):
+        value = next((v for k, v in meta.items() if str(k).lower() == key), None)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                item = item.get("name") or item.get("display_name")
+            if isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
+                name = str(item).strip()
+                if name not in names:
+                    names.append(name)
+    return names
 
 
-def _expand_permalink(pattern: str, date: str, slug: str, categories: list[str]) -> str:
-    year, month, day = date.split("-")
-    day_of_year = dt.date.fromisoformat(date).timetuple().tm_yday
-    values = {
-        ":categories": "/".join(slugify(c) for c in categories),
-        ":year": year, ":month": month, ":i_month": str(int(month)), ":day": day,
-        ":i_day": str(int(day)), ":y_day": f"{day_of_year:03d}",
-        ":short_year": year[2:], ":title": slug, ":slug": slug, ":output_ext": ".html",
-    }
-    for key in sorted(values, key=len, reverse=True):
-        pattern = pattern.replace(key, values[key])
-    pattern = re.sub(r"/{2,}", "/", "/" + pattern)
-    return pattern
+def split_front_matter(text: str, json_allowed: bool = False) -> tuple[dict, str, Exception | None]:
+    """(front matter, body, the error when the front matter is there but not valid)."""
+    match = _FRONT_MATTER.match(text)
+    if match:
+        fence, block = match.group(1), match.group(2)
+        body = text[match.end():]
+        try:
+            loaded = tomllib.loads(block) if fence == "+++" else yaml.load(block, Loader=_YAML_LOADER)
+            if loaded is None:
+                loaded = {}
+            if not isinstance(loaded, dict):
+                raise ValueError("front matter is not a mapping")
+            return loaded, body, None
+        except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError) as exc:
+            return {}, body, exc
+    start = _LEADING_BLANKS.match(text).end()
+    if json_allowed and text.startswith("{", start):     # Hugo: JSON front matter, `{ ... }`
+        try:
+            loaded, end = json.JSONDecoder().raw_decode(text, start)
+            if isinstance(loaded, dict):
+                return loaded, text[end:].lstrip("\r\n"), None
+        except ValueError:
+            pass
+    return {}, text, None
 
 
-def _front_permalink(meta: dict, kind: str) -> str | None:
-    for key in ("permalink", "url") if kind == "hugo" else ("permalink",):
-        value = meta.get(key)
-        if isinstance(value, str) and value.strip():
-            return "/" + value.strip().lstrip("/")
-    custom = meta.get("custom_permalink")
-    if isinstance(custom, list) and custom:
-        custom = custom[0]
-    if isinstance(custom, str) and custom.strip():
-        return "/" + custom.strip().lstrip("/")
+def _not_published(meta: dict, kind: str) -> str | None:
+    if meta.get("published") is False or meta.get("draft") is True:
+        return "marked as draft / not published"
+    if kind == "hugo":
+        if meta.get("headless") is True:
+            return "a headless bundle (Hugo does not publish it)"
+        for key in ("build", "_build"):
+            build = meta.get(key)
+            if isinstance(build, dict) and str(build.get("render", "")).lower() in ("never", "false"):
+                return f"{key}.render says it is not published"
     return None
 
 
@@ -219,67 +293,86 @@ def read_post(blog: Blog, path: Path, max_bytes: int, raw: bytes | None = None) 
     if problem:
         warnings.append(f"{name}: {problem}")
 
-    meta: dict = {}
-    broken = False   # invalid front matter: already reported, with title and date from the file name
-    body = text
-    match = _FRONT_MATTER.match(text)
-    if match:
-        fence, block = match.group(1), match.group(2)
-        body = text[match.end():]
-        try:
-            loaded = tomllib.loads(block) if fence == "+++" else yaml.load(block, Loader=_YAML_LOADER)
-            if loaded is None:
-                loaded = {}
-            if not isinstance(loaded, dict):
-                raise ValueError("front matter is not a mapping")
-            meta = loaded
-        except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 2})" if mark is not None else ""
-            warnings.append(f"{name}: front matter is not valid{where}: {reason}; indexed with title and date from the file name")
-            broken = True
+    meta, body, error = split_front_matter(text, json_allowed=blog.kind == "hugo")
+    broken = error is not None   # invalid front matter: reported, with title and date from the file name
+    if error is not None:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        warnings.append(f"{name}: front matter is not valid{where}: {reason}; indexed with title and date from the file name")
+    if blog.kind == "hugo":
+        meta = gen.lower_keys(meta)     # Hugo's front matter keys are case-insensitive
 
-    if meta.get("published") is False or meta.get("draft") is True:
-        return None, warnings + [f"{name}: skipped: marked as draft / not published"]
+    skip = _not_published(meta, blog.kind)
+    if skip:
+        return None, warnings + [f"{name}: skipped: {skip}"]
     if not body.strip():
         return None, warnings + [f"{name}: skipped: no text after the front matter"]
 
-    stem = path.parent.name if path.stem == "index" else path.stem
-    dated = _DATED_NAME.match(stem)
-    slug_source = dated.group(4) if dated else stem
-    slug = str(meta.get("slug") or "").strip() or slugify(slug_source) or "post"
-
-    title = html.unescape(str(meta.get("title") or "").strip())
+    rules = blog.rules
+    page = blog.page(path)
+    raw_title = meta.get("title")
+    raw_title = "" if raw_title is None or isinstance(raw_title, (dict, list)) else str(raw_title)
+    title = html.unescape(raw_title.strip())
     if not title:
-        title = slug_source.replace("-", " ").replace("_", " ").strip().capitalize() or name
+        undated = _NAME_DATE.sub("", page.name) or page.name
+        title = undated.replace("-", " ").replace("_", " ").strip().capitalize() or name
         if not broken:
             warnings.append(f"{name}: no title; using '{title}' from the file name")
 
-    date = _parse_date(meta.get("date"))
-    if date is None and dated:
-        try:
-            date = dt.date(*map(int, dated.groups()[:3])).isoformat()
-        except ValueError:
-            date = None
+    date, name_slug = rules.date(meta, page)
+    explicit = rules.explicit_path(meta, page, date)
+    if date is None:    # no date key: the one in the address, else the one in the file name
+        dated = _NAME_DATE.match(page.name)
+        date = gen.date_in_path(explicit or "") or (gen.valid_date(*dated.groups()) if dated else None)
     if date is None:
-        date = dt.date.fromtimestamp(path.stat().st_mtime).isoformat()
+        date = dt.date.fromtimestamp(page.mtime or path.stat().st_mtime).isoformat()
         warnings.append(f"{name}: no date; using the file's modification date {date}")
 
     tags = _as_list(meta.get("tags"))
     categories = _as_list(meta.get("categories") or meta.get("category"))
-    permalink = _front_permalink(meta, blog.kind)
-    if permalink is None:
-        if blog.kind == "hugo":
-            section = path.relative_to(blog.root).parts
-            section = [p for p in section[:-1] if p != "content"]
-            if path.stem == "index":
-                section = section[:-1]
-            permalink = "/" + "/".join([*section, slug]) + "/"
-            permalink = re.sub(r"/{2,}", "/", permalink)
-        else:
-            permalink = _expand_permalink(blog.permalink_pattern, date, slug, categories)
+    slug = rules.slug(meta, page) or name_slug or ""
+    permalink = explicit or rules.pattern_path(meta, page, date, raw_title, slug, categories)
     return Post(
         source=name, title=title, date=date, permalink=permalink, url=blog.base_url + permalink,
-        tags=tags, categories=categories, body=body,
+        tags=tags, categories=categories, body=body, authors=_authors(meta),
+        aliases=[blog.base_url + a for a in rules.aliases(meta, page)],
     ), warnings
+
+
+def distinct_urls(posts: list, taken: dict[str, str] | None = None) -> list[str]:
+    """Give every post an address of its own, in order; `taken` maps addresses already used to their
+    source. Two posts at one address mean the site publishes one over the other (or a rule here is
+    wrong): the later one keeps the address plus a `#fragment` naming its file, so the link still
+    opens the page the site serves, and one warning line says so. Works on anything with
+    `source`, `url` and `permalink` (Post, index.NewPost)."""
+    owners = dict(taken or {})
+    warnings: list[str] = []
+    for post in posts:
+        other = owners.setdefault(post.url, post.source)
+        if other == post.source:
+            continue
+        source = PurePosixPath(post.source)
+        tag = slugify(source.parent.name if source.stem == "index" else source.stem) or "post"
+        candidate, number = f"{post.url.split('#')[0]}#{tag}", 1
+        while candidate in owners:
+            number += 1
+            candidate = f"{post.url.split('#')[0]}#{tag}-{number}"
+        warnings.append(f"{post.source}: same address as {other} ({post.url}); cited as {candidate}")
+        post.permalink = post.permalink.split("#")[0] + candidate[len(post.url.split("#")[0]):]
+        post.url = candidate
+        owners[candidate] = post.source
+    return warnings
+
+
+def read_blog(blog: Blog, max_bytes: int) -> tuple[list[Post], list[str]]:
+    """Every post of a blog, each with an address of its own, and all warnings (the site's first)."""
+    posts: list[Post] = []
+    warnings = list(blog.warnings)
+    for path in blog.files:
+        post, lines = read_post(blog, path, max_bytes)
+        warnings.extend(lines)
+        if post is not None:
+            posts.append(post)
+    warnings.extend(distinct_urls(posts))
+    return posts, warnings

@@ -1,8 +1,16 @@
-"""Retrieval evaluation on a question file (the format of shared/eval/questions-dev.jsonl)."""
+"""Evaluation on question files (the format of shared/eval/*.jsonl): retrieval, answers, and a table
+of both over several question sets and indexes at once.
+
+A question's gold posts may be given as `gold_permalinks` (the post's path on the site), `gold_urls`
+(its public address) or `gold_posts` (its file, as a path under the blog folder or a file name);
+`resolve_gold` turns them into the permalinks of posts in the index, and reports gold posts that are
+not in it (a wrong address or a post that was not read).
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.retrieval import MODES, Retriever
@@ -33,23 +41,52 @@ def load_questions(path: str | Path) -> list[dict]:
     return questions
 
 
-def _is_gold(hit, question: dict) -> bool:
-    permalinks = {p.rstrip("/") for p in question.get("gold_permalinks") or []}
-    files = {Path(f).name for f in question.get("gold_posts") or []}
-    return hit.post.permalink.rstrip("/") in permalinks or Path(hit.post.source).name in files
+def has_gold(question: dict) -> bool:
+    """Whether the blog covers the question (it names gold posts)."""
+    return bool(question.get("gold_permalinks") or question.get("gold_urls") or question.get("gold_posts"))
+
+
+def _address(url: str) -> str:
+    return url.split("://", 1)[-1].rstrip("/").lower()
+
+
+def _same_file(source: str, gold: str) -> bool:
+    """`gold` (a path under the blog folder, or a file name) names the post read from `source`."""
+    source_parts, gold_parts = Path(source).parts, Path(gold).parts
+    return len(gold_parts) <= len(source_parts) and source_parts[-len(gold_parts):] == gold_parts
+
+
+def resolve_gold(question: dict, posts) -> tuple[set[str], list[str]]:
+    """(permalinks of the question's gold posts among `posts`, gold entries matching no post)."""
+    found: set[str] = set()
+    missing = []
+    for kind in ("gold_permalinks", "gold_urls", "gold_posts"):
+        for gold in question.get(kind) or []:
+            if kind == "gold_permalinks":
+                matches = [p for p in posts if p.permalink.rstrip("/") == gold.rstrip("/")]
+            elif kind == "gold_urls":
+                matches = [p for p in posts if _address(p.url) == _address(gold)]
+            else:
+                matches = [p for p in posts if _same_file(p.source, gold)]
+            found.update(p.permalink for p in matches)
+            if not matches:
+                missing.append(gold)
+    return found, missing
 
 
 def evaluate_retrieval(retriever: Retriever, questions: list[dict], modes=MODES) -> dict:
     """hit@1, hit@5, recall@5 and MRR@10 per mode, over questions that have gold posts."""
-    answerable = [q for q in questions if q.get("gold_permalinks") or q.get("gold_posts")]
+    answerable = [q for q in questions if has_gold(q)]
+    posts = list(retriever.current_posts().values())
     results: dict = {"questions": len(answerable), "left_out_unanswerable": len(questions) - len(answerable)}
     for mode in modes:
         hit1 = hit5 = recall5 = mrr = 0.0
         misses = []
         for question in answerable:
+            gold, _ = resolve_gold(question, posts)
             hits = retriever.search(question["question"], k=10, mode=mode)
-            flags = [_is_gold(h, question) for h in hits]
-            gold_count = max(len(question.get("gold_permalinks") or []), len(question.get("gold_posts") or []))
+            flags = [h.post.permalink in gold for h in hits]
+            gold_count = max(1, len(gold))
             hit1 += any(flags[:1])
             hit5 += any(flags[:5])
             recall5 += sum(flags[:5]) / gold_count
@@ -74,6 +111,7 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
     from knowledge.chunking import split_sentences
     from knowledge.grounding import SourceSentence, SupportChecker, answer_sentences
 
+    posts = list(composer.retriever.current_posts().values())
     answerable = cited = 0
     recall_sum = abstained_ok = false_abstain = unanswerable = 0
     supported = sentences_total = 0
@@ -84,16 +122,16 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
         modes[answer.mode] = modes.get(answer.mode, 0) + 1
         first_token.append(answer.timings.get("first_token_s", 0.0))
         total.append(answer.timings.get("total_s", 0.0))
-        gold = {p.rstrip("/") for p in question.get("gold_permalinks") or []}
+        gold, _ = resolve_gold(question, posts)
         record = {"id": question.get("id"), "mode": answer.mode, "answer": answer.text,
                   "cited": [c.permalink for c in answer.citations]}
-        if not gold and not question.get("gold_posts"):
+        if not has_gold(question):
             unanswerable += 1
             abstained_ok += answer.abstained
         else:
             answerable += 1
             false_abstain += answer.abstained
-            hit = any(c.permalink.rstrip("/") in gold for c in answer.citations)
+            hit = any(c.permalink in gold for c in answer.citations)
             cited += hit
             keywords = question.get("answer_keywords") or []
             found = [k for k in keywords if k.lower() in answer.text.lower()]
@@ -124,3 +162,66 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
         "modes": modes,
         "per_question": per_question,
     }
+
+
+@dataclass
+class EvalSet:
+    """A question file scored on an index."""
+
+    name: str
+    questions: Path
+    data_dir: Path
+
+
+def parse_eval_set(spec: str, default_data_dir: Path) -> EvalSet:
+    """`QUESTIONS.jsonl[@DATA_DIR]`: the set is named after the file."""
+    questions, _, data_dir = spec.partition("@")
+    return EvalSet(Path(questions).stem, Path(questions), Path(data_dir) if data_dir else default_data_dir)
+
+
+def evaluate_sets(sets: list[EvalSet], settings, answers: bool = True,
+                  progress=lambda message: None) -> list[dict]:
+    """One row per set: retrieval (hybrid) and, unless `answers` is False, answer figures."""
+    from knowledge.answering import AnswerComposer
+
+    rows = []
+    for eval_set in sets:
+        questions = load_questions(eval_set.questions)
+        retriever = Retriever(eval_set.data_dir, settings)
+        try:
+            posts = list(retriever.current_posts().values())
+            missing = sorted({m for q in questions for m in resolve_gold(q, posts)[1]})
+            retrieval = evaluate_retrieval(retriever, questions, modes=("hybrid",))
+            row = {"set": eval_set.name, "questions": len(questions), "answerable": retrieval["questions"],
+                   "hit@5": retrieval["hybrid"]["hit@5"] if retrieval["questions"] else None,
+                   "mrr@10": retrieval["hybrid"]["mrr@10"] if retrieval["questions"] else None,
+                   "gold_not_in_index": missing}
+            if answers:
+                composer = AnswerComposer(eval_set.data_dir, settings, retriever=retriever)
+                scored = evaluate_answers(composer, questions, progress=lambda n, total: progress(
+                    f"{eval_set.name}: answered {n}/{total}") if not n % 10 else None)
+                row.update({"cited_gold": scored["citation_hit_rate"], "keyword_recall": scored["keyword_recall"],
+                            "abstention": scored["abstention_rate_unanswerable"],
+                            "false_abstention": scored["false_abstention_rate"], "support": scored["support_rate"],
+                            "first_token_s_p50": scored["first_token_s_p50"], "total_s_p50": scored["total_s_p50"],
+                            "modes": scored["modes"]})
+        finally:
+            retriever.close()
+        rows.append(row)
+    return rows
+
+
+TABLE_COLUMNS = ["hit@5", "mrr@10", "cited_gold", "keyword_recall", "abstention", "false_abstention", "support",
+                 "first_token_s_p50", "total_s_p50"]
+
+
+def format_table(rows: list[dict]) -> str:
+    """The rows as a Markdown table (the README's format); figures not measured are shown as –."""
+    headers = ["set", "questions"] + TABLE_COLUMNS
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        cells = [row["set"], str(row["questions"])]
+        cells += ["–" if row.get(column) is None else f"{row[column]:.3f}"
+                  if isinstance(row[column], float) else str(row[column]) for column in TABLE_COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import logging
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -248,35 +249,62 @@ class RemoteGenerator:
         self.headers = {"Authorization": f"Bearer {key}"} if key else {}
 
     def stream(self, messages: Messages) -> Iterator[str]:
+        """Pieces of the answer. The time budget holds on the clock: the HTTP stream is read on a
+        thread of its own, and a stream that hangs is abandoned when the budget runs out."""
         import httpx
 
         remote = self.settings.remote
+        budget = self.settings.time_budget_s
         body = {"model": remote.model, "messages": messages, "stream": True,
                 "max_tokens": self.settings.max_new_tokens, "temperature": 0}
-        deadline = time.monotonic() + self.settings.time_budget_s
-        timeout = httpx.Timeout(remote.timeout_s, connect=min(5.0, remote.timeout_s))
+        deadline = time.monotonic() + budget
+        # The reader thread gives up on its own by then too (its read timeout).
+        timeout = httpx.Timeout(min(remote.timeout_s, budget), connect=min(5.0, remote.timeout_s, budget))
+        pieces: queue.Queue = queue.Queue()
+        left = threading.Event()
+        done = object()
+
+        def read() -> None:
+            try:
+                with httpx.stream("POST", self.url, json=body, headers=self.headers, timeout=timeout) as response:
+                    if response.status_code != 200:
+                        response.read()
+                        raise GeneratorError(f"{self.url} answered {response.status_code}: {response.text[:200]}")
+                    for line in response.iter_lines():
+                        if left.is_set():
+                            return
+                        if not line.startswith("data:"):
+                            continue
+                        data = line[5:].strip()
+                        if data == "[DONE]":
+                            break
+                        try:
+                            choice = json.loads(data)["choices"][0]
+                        except (ValueError, KeyError, IndexError, TypeError):
+                            raise GeneratorError(f"{self.url} sent an unexpected event: {data[:200]}") from None
+                        piece = (choice.get("delta") or {}).get("content") or ""
+                        if piece:
+                            pieces.put(piece)
+                pieces.put(done)
+            except GeneratorError as exc:
+                pieces.put(exc)
+            except httpx.HTTPError as exc:
+                pieces.put(GeneratorError(f"{self.url}: {type(exc).__name__}: {exc}"))
+
+        threading.Thread(target=read, name="remote-generator", daemon=True).start()
         try:
-            with httpx.stream("POST", self.url, json=body, headers=self.headers, timeout=timeout) as response:
-                if response.status_code != 200:
-                    response.read()
-                    raise GeneratorError(f"{self.url} answered {response.status_code}: {response.text[:200]}")
-                for line in response.iter_lines():
-                    if time.monotonic() > deadline:
-                        raise GeneratorError(f"generation hit its time budget of {self.settings.time_budget_s:g} s")
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        return
-                    try:
-                        choice = json.loads(data)["choices"][0]
-                    except (ValueError, KeyError, IndexError, TypeError):
-                        raise GeneratorError(f"{self.url} sent an unexpected event: {data[:200]}") from None
-                    piece = (choice.get("delta") or {}).get("content") or ""
-                    if piece:
-                        yield piece
-        except httpx.HTTPError as exc:
-            raise GeneratorError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
+            while True:
+                try:
+                    piece = pieces.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    raise GeneratorError(f"generation hit its time budget of {budget:g} s") from None
+                if piece is done:
+                    return
+                if isinstance(piece, GeneratorError):
+                    raise piece
+                yield piece
+        finally:
+            left.set()
 
 
 _generators: dict[tuple, object] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS posts (
     permalink TEXT NOT NULL,
     url TEXT NOT NULL,
     tags TEXT NOT NULL,
-    categories TEXT NOT NULL
+    categories TEXT NOT NULL,
+    authors TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS posts_date ON posts(date);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -64,6 +65,7 @@ class PostRecord:
     url: str
     tags: list[str]
     categories: list[str]
+    authors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -81,6 +83,7 @@ class NewPost:
     body_text: str
     chunks: list[tuple[int, str, str, str]]   # (ordinal, heading, text, prose)
     vectors: np.ndarray
+    authors: list[str] = field(default_factory=list)
 
 
 def index_path(data_dir: Path) -> Path:
@@ -103,7 +106,21 @@ def connect(data_dir: Path, create: bool = False) -> sqlite3.Connection:
     version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
     if version is None or version[0] != SCHEMA_VERSION:
         raise IndexUnavailable(f"the index in {data_dir} was made by another blogbot version: delete it and ingest again")
+    _add_missing_columns(conn)
     return conn
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Columns added since schema 1 (posts.authors): an older index gains them, empty until the next
+    ingest re-reads its posts (ingest's PARSER_VERSION changed with them)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(posts)")}
+    if columns and "authors" not in columns:
+        conn.execute("ALTER TABLE posts ADD COLUMN authors TEXT NOT NULL DEFAULT '[]'")
+
+
+def urls(conn: sqlite3.Connection) -> dict[str, str]:
+    """source path -> URL of every indexed post."""
+    return dict(conn.execute("SELECT source, url FROM posts"))
 
 
 def fingerprints(conn: sqlite3.Connection) -> dict[str, str]:
@@ -158,10 +175,10 @@ def apply_changes(conn: sqlite3.Connection, upserts: list[NewPost], removals: li
                 _delete_post(conn, ids[source])
         for post in upserts:
             cur = conn.execute(
-                "INSERT INTO posts (source, fingerprint, title, date, permalink, url, tags, categories)"
-                " VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO posts (source, fingerprint, title, date, permalink, url, tags, categories, authors)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
                 (post.source, post.fingerprint, post.title, post.date, post.permalink, post.url,
-                 json.dumps(post.tags), json.dumps(post.categories)))
+                 json.dumps(post.tags), json.dumps(post.categories), json.dumps(post.authors)))
             post_id = cur.lastrowid
             conn.execute("INSERT INTO posts_fts (rowid, title, tags, body) VALUES (?,?,?,?)",
                          (post_id, post.title, " ".join(post.tags + post.categories), post.body_text))
@@ -189,7 +206,8 @@ def prune_embedding_cache(conn: sqlite3.Connection, keep: set[str]) -> None:
 
 def row_to_post(row) -> PostRecord:
     return PostRecord(id=row[0], source=row[1], title=row[2], date=row[3], permalink=row[4], url=row[5],
-                      tags=json.loads(row[6]), categories=json.loads(row[7]))
+                      tags=json.loads(row[6]), categories=json.loads(row[7]),
+                      authors=json.loads(row[8]) if len(row) > 8 else [])
 
 
-POST_COLUMNS = "id, source, title, date, permalink, url, tags, categories"
+POST_COLUMNS = "id, source, title, date, permalink, url, tags, categories, authors"

@@ -13,13 +13,14 @@ from typing import Callable
 import numpy as np
 
 from knowledge import index as store
-from knowledge.blog_reader import Blog, Post, open_blog, read_post
+from knowledge.blog_reader import Blog, Post, distinct_urls, open_blog, read_post
 from knowledge.chunking import chunk_sections, embedding_text
 from knowledge.markdown_text import markdown_sections
 from knowledge.settings import Settings
 
 # Bump when parsing or chunking changes, so every post is processed again.
-PARSER_VERSION = "3"
+# 4: generator-exact addresses (Hugo contentDir/permalinks, Zola path), authors, inline <script> dropped.
+PARSER_VERSION = "4"
 
 Progress = Callable[[str], None]
 
@@ -57,7 +58,8 @@ def _data_dir_lock(data_dir: Path):
 
 
 def _settings_fingerprint(blog: Blog, settings: Settings) -> str:
-    parts = [PARSER_VERSION, blog.base_url, blog.permalink_pattern, str(settings.ingest.chunk_chars), settings.embedder.model, settings.embedder.dtype]
+    parts = [PARSER_VERSION, blog.base_url, blog.permalink_pattern, blog.rules_signature,
+             str(settings.ingest.chunk_chars), settings.embedder.model, settings.embedder.dtype]
     return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:12]
 
 
@@ -77,7 +79,7 @@ def _prepare(post: Post, fingerprint: str, chunk_chars: int) -> store.NewPost | 
         source=post.source, fingerprint=fingerprint, title=post.title, date=post.date,
         permalink=post.permalink, url=post.url, tags=post.tags, categories=post.categories,
         body_text=body_text, chunks=[(c.ordinal, c.heading, c.text, c.prose) for c in chunks],
-        vectors=np.zeros((0, 0), dtype=np.float32))
+        vectors=np.zeros((0, 0), dtype=np.float32), authors=post.authors)
 
 
 def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
@@ -96,6 +98,9 @@ def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
             known = store.fingerprints(conn)
             settings_print = _settings_fingerprint(blog, settings)
             progress(f"reading {len(blog.files)} files in {blog.root}")
+            for line in blog.warnings:
+                warn(line)
+            report.warnings.extend(blog.warnings)
             changed: list[store.NewPost] = []
             seen: set[str] = set()
             for number, file in enumerate(blog.files, 1):
@@ -126,6 +131,12 @@ def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
                     progress(f"read {number}/{len(blog.files)} files")
 
             removals = [source for source in known if source not in seen]
+            # Every post its own address: a re-read post gives way to unchanged ones already indexed.
+            rewritten = {post.source for post in changed}
+            taken = {url: source for source, url in store.urls(conn).items() if source in seen - rewritten}
+            for line in distinct_urls(changed, taken):
+                warn(line)
+                report.warnings.append(line)
             if changed:
                 _embed(conn, changed, settings, progress, report)
             if changed or removals:

@@ -37,6 +37,10 @@ class Section:
     blocks: list[Block] = field(default_factory=list)
 
 
+_CELL_END = "\x1f"
+_INLINE_SKIP = re.compile(r"<(script|style)\b[^>]*>", re.I)   # inline tags whose contents are not text
+
+
 class _HTMLText(HTMLParser):
     _SKIP = {"script", "style", "iframe", "noscript", "svg"}
     _BREAKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table"}
@@ -51,6 +55,8 @@ class _HTMLText(HTMLParser):
             self.skipping += 1
         elif tag in self._BREAKS:
             self.parts.append("\n")
+        elif tag in ("td", "th"):       # a cell may leave out its end tag
+            self.parts.append(_CELL_END)
         elif tag == "img":
             alt = dict(attrs).get("alt")
             if alt:
@@ -61,6 +67,8 @@ class _HTMLText(HTMLParser):
             self.skipping -= 1
         elif tag in self._BREAKS:
             self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append(_CELL_END)
 
     def handle_data(self, data):
         if not self.skipping:
@@ -72,7 +80,10 @@ def html_to_text(fragment: str) -> str:
     parser = _HTMLText()
     parser.feed(fragment)
     parser.close()
-    lines = (_SPACES.sub(" ", line).strip() for line in "".join(parser.parts).splitlines())
+    lines = ("".join(parser.parts)).splitlines()
+    # Cells of a row on one line, as " | " between them (like a markdown table's rows).
+    lines = (" | ".join(c for c in (_SPACES.sub(" ", cell).strip() for cell in line.split(_CELL_END)) if c)
+             for line in lines)
     return "\n".join(line for line in lines if line)
 
 
@@ -95,8 +106,16 @@ def _resolve_liquid_outside_raw(markdown: str) -> str:
 
 def _inline_text(token) -> str:
     parts: list[str] = []
+    skipping = ""     # inside an inline <script> or <style>: its contents are code, not text
     for child in token.children or []:
-        if child.type in ("text", "code_inline"):
+        if skipping:
+            if child.type == "html_inline" and child.content.lower().startswith(f"</{skipping}"):
+                skipping = ""
+            continue
+        if child.type == "html_inline" and (opened := _INLINE_SKIP.match(child.content)) \
+                and not child.content.rstrip().endswith("/>"):
+            skipping = opened.group(1).lower()
+        elif child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge import index as store
+from knowledge.markup import valid_unicode
 from knowledge.query_dates import date_window
 from knowledge.settings import Settings
 
@@ -303,6 +304,7 @@ class Retriever:
             raise QueryError(f"mode must be one of {', '.join(MODES)}")
         if not query or not query.strip():
             raise QueryError("the query is empty")
+        query = valid_unicode(query)        # a lone surrogate would make the tokenizer raise
         if k < 1:
             raise QueryError("k must be at least 1")
         with self._lock:

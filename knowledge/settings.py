@@ -24,6 +24,9 @@ class SiteSettings:
     base_url: str = ""
     permalink: str = ""
     default_permalink: str = "/:categories/:year/:month/:day/:title.html"
+    skip_files: list = field(default_factory=lambda: [
+        "README.md", "SOURCE.md", "LICENSE.md", "CHANGELOG.md", "CONTRIBUTING.md", "CODE_OF_CONDUCT.md",
+        "SECURITY.md", "SUPPORT.md"])
 
 
 @dataclass
@@ -38,6 +41,7 @@ class EmbedderSettings:
     model: str = "packaged"
     device: str = "auto"
     dtype: str = "auto"
+    kernel_cache_entries: int = 64
 
 
 @dataclass
@@ -107,6 +111,10 @@ class DialogSettings:
     session_timeout_minutes: float = 60.0
     action_endpoint: str = ""
     action_timeout_s: float = 30.0
+    action_first_event_s: float = 5.0
+    action_notice_s: float = 5.0
+    action_breaker_failures: int = 3
+    action_breaker_cooldown_s: float = 15.0
     history_events: int = 60
 
 
@@ -116,12 +124,17 @@ class WebSettings:
     port: int = 8000
     allowed_origins: list = field(default_factory=list)
     max_text_chars: int = 2048
+    max_body_bytes: int = 65536
+    max_slack_body_bytes: int = 1048576
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
+    trusted_proxies: list = field(default_factory=list)
     rate_limit_per_minute: int = 30
     rate_limit_burst: int = 10
     turns_per_client: int = 2
     workers: int = 2
     queue_size: int = 8
-    retry_after_s: int = 5
+    typical_turn_s: float = 3.0
     widget_title: str = "Ask the blog"
 
 
@@ -190,7 +203,16 @@ def load_settings(path: Path | None = None) -> Settings:
     unknown = set(raw) - set(_SECTIONS)
     if unknown:
         raise SettingsError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
-    return Settings(**{name: _section(cls, raw.get(name), name) for name, cls in _SECTIONS.items()})
+    return _consistent(Settings(**{name: _section(cls, raw.get(name), name) for name, cls in _SECTIONS.items()}))
+
+
+def _consistent(settings: Settings) -> Settings:
+    """Settings whose values fit together, else a SettingsError naming them."""
+    budget, timeout = settings.generator.time_budget_s, settings.dialog.action_timeout_s
+    if budget >= timeout:
+        raise SettingsError(f"settings: generator.time_budget_s ({budget:g}) must be shorter than "
+                            f"dialog.action_timeout_s ({timeout:g}), or a slow generator loses the answer")
+    return settings
 
 
 def apply_overrides(settings: Settings, overrides: dict) -> Settings:
@@ -212,8 +234,8 @@ def apply_overrides(settings: Settings, overrides: dict) -> Settings:
         return merged
 
     current = asdict(settings)
-    return Settings(**{name: _section(cls, merge(current[name], overrides.get(name) or {}), name)
-                       for name, cls in _SECTIONS.items()})
+    return _consistent(Settings(**{name: _section(cls, merge(current[name], overrides.get(name) or {}), name)
+                                   for name, cls in _SECTIONS.items()}))
 
 
 _SECTIONS = {f.name: f.default_factory for f in fields(Settings)}

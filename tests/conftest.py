@@ -138,25 +138,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def action_server(demo_index):
-    """A real `blogbot actions` server on the demo index; yields its webhook URL."""
+def start_blogbot(args: list[str], health_url: str, env: dict | None = None):
+    """`blogbot ARGS...` as a process, once `health_url` answers 200 (its output is in the error if not)."""
     import subprocess
 
-    port = free_port()
-    process = subprocess.Popen([str(BLOGBOT), "actions", "--data-dir", str(demo_index), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen([str(BLOGBOT), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/health", lambda: process.poll() is None)
+        wait_until_up(health_url, lambda: process.poll() is None)
     except RuntimeError:
         process.kill()
-        raise RuntimeError(f"blogbot actions did not start: {process.stdout.read()[-3000:]}") from None
-    yield f"http://127.0.0.1:{port}/webhook"
+        raise RuntimeError(f"blogbot {args[0]} did not start: {process.stdout.read()[-3000:]}") from None
+    return process
+
+
+def stop_blogbot(process) -> None:
+    import subprocess
+
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def action_server(demo_index):
+    """A real `blogbot actions` server on the demo index; yields its webhook URL."""
+    port = free_port()
+    process = start_blogbot(["actions", "--data-dir", str(demo_index), "--port", str(port)],
+                            f"http://127.0.0.1:{port}/health")
+    yield f"http://127.0.0.1:{port}/webhook"
+    stop_blogbot(process)
 
 
 @pytest.fixture(scope="session")

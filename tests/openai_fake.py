@@ -18,6 +18,8 @@ class FakeOpenAI:
         self.requests: list[dict] = []
         self.sent_at: list[float] = []
         self.disconnected = False   # the client closed the stream before its end
+        self.hang_after: int | None = None  # after this many pieces, send nothing more until the end
+        self.released = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,7 +38,10 @@ class FakeOpenAI:
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 try:
-                    for word in fake.reply.split(" "):
+                    for number, word in enumerate(fake.reply.split(" ")):
+                        if fake.hang_after is not None and number >= fake.hang_after:
+                            fake.released.wait(120)     # a server that stalls mid-stream
+                            return
                         chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                         self.wfile.flush()
@@ -55,5 +60,6 @@ class FakeOpenAI:
         return self
 
     def __exit__(self, *exc):
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()

@@ -251,3 +251,95 @@ def test_killed_ingest_leaves_previous_index_and_keeps_its_embeddings(tmp_path, 
         done, total = embedded
         assert report.passages_embedded < total
         assert report.passages_embedded <= total - done
+
+
+# -- Hugo and Zola sites: the addresses they publish ------------------------------------------------
+
+
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+HUGO_BLOG = {
+    "hugo.toml": 'baseURL = "https://k.example.org"\ncontentDir = "content/en"\n'
+                 '[permalinks]\nblog = "/:section/:year/:month/:day/:slug/"\n',
+    "content/en/blog/_posts/2023-08-25-sidecars.md":
+        "---\ntitle: Native sidecars\ndate: 2023-08-25\nslug: native-sidecar-containers\n"
+        "authors: [Todd Neal, Gabriele Bartolini]\n---\n\nSidecar containers now start before the main container.\n",
+    "content/en/blog/_posts/2021-04-22-gateway/index.md":
+        "\n---\ntitle: Gateway API\ndate: 2021-04-22\nauthor: Rob Scott\n---\n\nThe Gateway API models routes and listeners.\n",
+}
+
+
+def test_ingest_hugo_site_stores_published_urls_and_authors(tmp_path, settings):
+    site = write_files(tmp_path / "site", HUGO_BLOG)
+    report = ingest(site, tmp_path / "data", settings)
+    assert (report.indexed, report.skipped, report.warnings) == (2, 0, [])
+    retriever = Retriever(tmp_path / "data", settings)
+    try:
+        stored = {p.source: (p.url, p.authors) for p in retriever.posts.values()}
+        [hit] = retriever.search("gateway routes listeners", k=1, mode="bm25")
+    finally:
+        retriever.close()
+    assert stored == {
+        "content/en/blog/_posts/2023-08-25-sidecars.md": (
+            "https://k.example.org/blog/2023/08/25/native-sidecar-containers/", ["Todd Neal", "Gabriele Bartolini"]),
+        "content/en/blog/_posts/2021-04-22-gateway/index.md": (
+            "https://k.example.org/blog/2021/04/22/gateway-api/", ["Rob Scott"]),
+    }
+    assert hit.post.title == "Gateway API"     # the front matter after a blank line was read, not indexed as text
+
+
+def test_incremental_ingest_never_gives_two_posts_one_address(tmp_path, settings):
+    site = write_files(tmp_path / "site", {
+        "hugo.toml": 'baseURL = "https://x.example.org"\n',
+        "content/posts/b.md": "---\ntitle: First at the address\ndate: 2024-01-01\nurl: /same/\n---\n\nKettles.\n",
+    })
+    data = tmp_path / "data"
+    ingest(site, data, settings)
+    # A later post at the same address (sorting before the first): the indexed one keeps it.
+    write_files(site, {"content/posts/a.md": "---\ntitle: Second\ndate: 2024-02-01\nurl: /same/\n---\n\nTeapots.\n"})
+    warned: list[str] = []
+    report = ingest(site, data, settings, warn=warned.append)
+    assert (report.indexed, report.unchanged) == (1, 1)
+    assert len(warned) == 1 and "content/posts/a.md" in warned[0] and "content/posts/b.md" in warned[0]
+    again = ingest(site, data, settings)
+    assert (again.indexed, again.unchanged, again.warnings) == (0, 2, [])
+    retriever = Retriever(data, settings)
+    try:
+        urls = {p.source: p.url for p in retriever.posts.values()}
+    finally:
+        retriever.close()
+    assert urls == {"content/posts/b.md": "https://x.example.org/same/",
+                    "content/posts/a.md": "https://x.example.org/same/#a"}
+
+
+def test_unreadable_site_config_is_one_warning(tmp_path, settings):
+    site = write_files(tmp_path / "site", {
+        "hugo.toml": 'baseURL = "https://x.example.org"\n[permalinks\n',
+        "content/posts/x.md": "---\ntitle: X\ndate: 2024-01-01\n---\n\nText about x.\n",
+    })
+    report = ingest(site, tmp_path / "data", settings)
+    assert report.indexed == 1
+    assert len(report.warnings) == 1 and "hugo.toml" in report.warnings[0]
+
+
+def test_index_without_the_authors_column_still_opens(small_blog, tmp_path, settings):
+    """An index written before posts had authors gains the column (empty until the next ingest)."""
+    import sqlite3
+
+    data = tmp_path / "data"
+    ingest(small_blog, data, settings)
+    conn = sqlite3.connect(data / "index.sqlite3")
+    conn.execute("ALTER TABLE posts DROP COLUMN authors")
+    conn.commit()
+    conn.close()
+    retriever = Retriever(data, settings)
+    try:
+        assert {tuple(p.authors) for p in retriever.posts.values()} == {()}
+        assert len(retriever.search("sourdough", k=3, mode="bm25")) == 1
+    finally:
+        retriever.close()

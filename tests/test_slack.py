@@ -1,28 +1,35 @@
 """The Slack app against a local fake Slack Web API, with events signed by the tests (the way
 slack-bolt's own tests do): threaded answers with sources, DMs, follow-ups in a thread, buttons,
-feedback, signatures, retries, rate limits and API errors."""
+feedback, signatures, retries, rate limits and API errors; overload (the shared admission), readers'
+markup echoed as text, malformed requests and text."""
 
 from __future__ import annotations
 
 import json
+import re
+import threading
 import time
 import urllib.parse
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.app import create_slack_app
-from bot.slack.blocks import message_blocks, split_sections, to_mrkdwn
+from bot.admission import Admission, TurnPool
+from bot.slack.app import BUSY, UNREADABLE, create_slack_app
+from bot.slack.blocks import fallback_text, message_blocks, split_sections, to_mrkdwn
 from bot.slack.http import mount_slack
 from bot.messages import BotMessage, Button, Citation
 from bot.web.app import create_app
 from knowledge.feedback import FeedbackStore
+from knowledge.markup import escape_markdown
 from knowledge.settings import load_settings
 from slack_fake import FakeSlack
 
 SECRET = "test-signing-secret"
+BUSY_TEXT = re.compile(re.escape(BUSY).replace(re.escape("{seconds}"), r"[1-9][0-9]*") + "$")
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +38,20 @@ def slack(tmp_path_factory, demo_engine):
     with FakeSlack() as fake:
         web = create_app(demo_engine, load_settings(), feedback)
         mount_slack(web, create_slack_app(demo_engine, feedback, "xoxb-test", SECRET, fake.url, update_interval_s=0.2,
-                                          pool=web.state.pool))       # Slack turns share the web's bounded pool
+                                          admission=web.state.admission))     # Slack turns share the web's bounds
         with TestClient(web) as client:
             yield client, fake, feedback
+
+
+@contextmanager
+def slack_with(admission: Admission, demo_engine, tmp_path):
+    """(client, fake Slack) of a web app whose Slack turns go through `admission`."""
+    with FakeSlack() as fake:
+        web = create_app(demo_engine, load_settings(), FeedbackStore(tmp_path))
+        mount_slack(web, create_slack_app(demo_engine, FeedbackStore(tmp_path), "xoxb-test", SECRET, fake.url,
+                                          admission=admission))
+        with TestClient(web) as client:
+            yield client, fake
 
 
 def signed(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict:
@@ -43,11 +61,15 @@ def signed(body: str, timestamp: int | None = None, secret: str = SECRET) -> dic
             "Content-Type": "application/json"}
 
 
-def event(kind: str, text: str, channel: str, ts: str | None = None, **fields) -> tuple[str, str]:
+def event(kind: str, text: str, channel: str, ts: str | None = None, user: str | None = None,
+          **fields) -> tuple[str, str]:
+    """A signed-to-be event body and its ts; each event is from a new user unless `user` is given, so
+    tests do not share a reader's admission share."""
     ts = ts or f"{time.time():.6f}"
+    user = user or f"U{uuid.uuid4().hex[:8].upper()}"
     body = {"token": "t", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
             "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()),
-            "event": {"type": kind, "user": "U1", "text": text, "ts": ts, "channel": channel, **fields}}
+            "event": {"type": kind, "user": user, "text": text, "ts": ts, "channel": channel, **fields}}
     return json.dumps(body), ts
 
 
@@ -158,7 +180,11 @@ def test_pressing_a_button_continues_and_feedback_is_recorded(slack):
     lambda body: signed(body, timestamp=int(time.time()) - 6 * 60),
     lambda body: signed(body, secret="another-secret"),
     lambda body: {"Content-Type": "application/json"},
-], ids=["bad signature", "stale timestamp", "wrong secret", "unsigned"])
+    lambda body: {**signed(body), "X-Slack-Request-Timestamp": "soon"},
+    lambda body: {**signed(body), "X-Slack-Request-Timestamp": "1e9"},
+    lambda body: {k: v for k, v in signed(body).items() if k != "X-Slack-Request-Timestamp"},
+], ids=["bad signature", "stale timestamp", "wrong secret", "unsigned", "non-numeric timestamp",
+        "exponent timestamp", "missing timestamp"])
 def test_unverified_requests_get_401_and_no_answer(slack, headers):
     client, fake, _ = slack
     channel = f"C-AUTH-{uuid.uuid4().hex[:6]}"
@@ -257,23 +283,146 @@ def test_socket_mode_without_tokens_is_a_clear_usage_error(tmp_path, demo_index)
 
 
 def test_when_every_worker_is_busy_slack_is_told_to_ask_again(tmp_path, demo_engine):
-    import threading
-
-    from bot.web.limits import TurnPool
-
     pool = TurnPool(workers=1, queue_size=0)
     release = threading.Event()
     holder = pool.submit(release.wait, 60)                         # the only worker, held
     try:
-        with FakeSlack() as fake:
-            web = create_app(demo_engine, load_settings(), FeedbackStore(tmp_path))
-            mount_slack(web, create_slack_app(demo_engine, FeedbackStore(tmp_path), "xoxb-test", SECRET, fake.url,
-                                              pool=pool))
-            with TestClient(web) as client:
-                body, ts = event("app_mention", "<@UBOT> hello", "C-BUSY")
-                assert post_event(client, body).status_code == 200
-                busy = fake.wait_for(lambda f: f.of("chat.postMessage", channel="C-BUSY"))
-                assert "busy" in busy[0]["text"] and busy[0]["thread_ts"] == ts
+        with slack_with(Admission(pool, 30, 10, 2), demo_engine, tmp_path) as (client, fake):
+            body, ts = event("app_mention", "<@UBOT> hello", "C-BUSY")
+            assert post_event(client, body).status_code == 200
+            busy = fake.wait_for(lambda f: f.of("chat.postMessage", channel="C-BUSY"))
+            assert BUSY_TEXT.match(busy[0]["text"]) and busy[0]["thread_ts"] == ts
     finally:
         release.set()
     holder.result()
+
+
+def test_a_burst_of_mentions_is_bounded_and_each_is_seen_at_once(tmp_path, demo_engine):
+    """12 readers mention the bot at once while the only worker is busy: every mention gets 👀 at
+    once, 4 wait in the queue, the other 8 are told when to ask again; the 4 are answered later."""
+    pool = TurnPool(workers=1, queue_size=4)
+    release = threading.Event()
+    holder = pool.submit(release.wait, 60)                         # the only worker, held
+    try:
+        with slack_with(Admission(pool, 30, 10, 2), demo_engine, tmp_path) as (client, fake):
+            mentions = [event("app_mention", "<@UBOT> hello", "C-BURST", ts=f"1700000{n:03d}.000100")
+                        for n in range(12)]
+            posts = [threading.Thread(target=post_event, args=(client, body)) for body, _ in mentions]
+            for post in posts:
+                post.start()
+            for post in posts:
+                post.join()
+            # Taken at once: the reactions do not wait for a worker (bolt's threads never wait for one).
+            fake.wait_for(lambda f: len(f.of("reactions.add", channel="C-BURST", name="eyes")) == 12, timeout=15)
+            busy = fake.wait_for(lambda f: len(f.of("chat.postMessage", channel="C-BURST")) >= 8 and
+                                 f.of("chat.postMessage", channel="C-BURST"), timeout=15)
+            assert len(busy) == 8 and all(BUSY_TEXT.match(p["text"]) for p in busy)
+            assert pool.pending == 5                               # the holder and the 4 queued
+            queued = {ts for _, ts in mentions} - {p["thread_ts"] for p in busy}
+            assert len(queued) == 4
+            release.set()
+            fake.wait_for(lambda f: {p["thread_ts"] for p in f.of("chat.postMessage", channel="C-BURST")
+                                     if p.get("text", "").startswith("_Looking")} == queued)
+            fake.wait_for(lambda f: len([p for p in f.of("chat.update", channel="C-BURST") if p.get("blocks")]) == 4)
+    finally:
+        release.set()
+    holder.result()
+
+
+def test_one_slack_user_cannot_fill_the_queue(tmp_path, demo_engine):
+    """A reader's two messages may wait; a third is refused at once though the queue has room, and
+    another reader is still queued."""
+    pool = TurnPool(workers=1, queue_size=8)
+    release = threading.Event()
+    holder = pool.submit(release.wait, 60)                         # the only worker, held
+    try:
+        with slack_with(Admission(pool, 30, 10, 2), demo_engine, tmp_path) as (client, fake):
+            sent = []
+            for n in range(3):
+                body, ts = event("app_mention", "<@UBOT> hello", "C-SHARE", user="U-GREEDY")
+                post_event(client, body)
+                sent.append(ts)
+                if n < 2:
+                    fake.wait_for(lambda f: pool.pending == n + 2, timeout=15)
+            refused = fake.wait_for(lambda f: f.of("chat.postMessage", channel="C-SHARE", thread_ts=sent[2]),
+                                    timeout=15)
+            assert BUSY_TEXT.match(refused[0]["text"]) and pool.pending == 3
+            other, other_ts = event("app_mention", "<@UBOT> hello", "C-SHARE", user="U-OTHER")
+            post_event(client, other)
+            fake.wait_for(lambda f: pool.pending == 4, timeout=15)
+            release.set()
+            fake.wait_for(lambda f: len([p for p in f.of("chat.update", channel="C-SHARE") if p.get("blocks")]) == 3)
+            answered = {p["thread_ts"] for p in fake.of("chat.postMessage", channel="C-SHARE")
+                        if p["text"].startswith("_Looking")}
+            assert answered == {sent[0], sent[1], other_ts}
+    finally:
+        release.set()
+    holder.result()
+
+
+def test_a_readers_links_and_mentions_are_echoed_as_text(slack):
+    client, fake, _ = slack
+    # As Slack delivers what the reader typed: `<b>` escaped by Slack, @channel as <!channel>, a
+    # link made with Slack's formatting bar as <url|text>.
+    topic = "[win a GPU](https://evil.example/phish) &lt;b&gt;x&lt;/b&gt; <!channel> <https://evil.example/x|free GPU>"
+    body, ts = event("app_mention", f'<@UBOT> posts about "{topic}"', "C-HOSTILE")
+    post_event(client, body)
+    reply = final_blocks(fake, "C-HOSTILE")
+    shown = text_of(reply["blocks"])
+    assert "[win a GPU](https://evil.example/phish) &lt;b&gt;x&lt;/b&gt; &lt;!channel&gt; " \
+           "&lt;https://evil.example/x|free GPU&gt;" in shown                      # as typed
+    assert "[win a GPU](https://evil.example/phish) &lt;b&gt;x&lt;/b&gt; &lt;!channel&gt;" in reply["text"]
+    assert "<" not in reply["text"] and "\\" not in reply["text"]            # plain notification text
+    for call in fake.of("chat.postMessage", channel="C-HOSTILE") + fake.of("chat.update", channel="C-HOSTILE"):
+        sent = json.dumps(call, ensure_ascii=False)
+        assert "<https://evil.example" not in sent and "<!channel" not in sent
+        assert "\\" not in call.get("text", "") + text_of(call.get("blocks") or [])   # escapes dropped
+
+
+def test_block_kit_rendering_of_escaped_reader_text():
+    hostile = "[win a GPU](https://evil.example/phish) <b>x</b> <!channel> **loud** <@U123> R&D"
+    message = BotMessage(f"Posts about {escape_markdown(hostile)}:\n1. [A post](https://blog.example.com/a/?x=1&y=2) "
+                         "**new** <!here>",
+                         buttons=[Button(f"Summarize {escape_markdown('#1 <b>')}", "/summarize")])
+    blocks = message_blocks(message)
+    assert blocks[0]["text"]["text"] == (
+        "Posts about [win a GPU](https://evil.example/phish) &lt;b&gt;x&lt;/b&gt; &lt;!channel&gt; **loud** "
+        "&lt;@U123&gt; R&amp;D:\n1. <https://blog.example.com/a/?x=1&amp;y=2|A post> *new* &lt;!here&gt;")
+    assert blocks[1]["elements"][0]["text"]["text"] == "Summarize #1 <b>"       # plain_text: no escapes
+    assert fallback_text(message) == (
+        "Posts about [win a GPU](https://evil.example/phish) &lt;b&gt;x&lt;/b&gt; &lt;!channel&gt; **loud** "
+        "&lt;@U123&gt; R&amp;D: 1. A post new &lt;!here&gt;")
+    assert to_mrkdwn("\\\\[a](https://blog.example.com/a/) \\*\\*b\\*\\* C:\\dir") == \
+        "\\<https://blog.example.com/a/|a> **b** C:\\dir"
+
+
+def test_a_malformed_body_gets_400_not_500(slack):
+    client, fake, _ = slack
+    for body in (b"\xff\xfe{", b"{not json", b"[1, 2]", b"null"):
+        headers = {**signed(body.decode("latin-1")), "Content-Type": "application/json"}
+        assert client.post("/slack/events", content=body, headers=headers).status_code in (400, 401)
+
+
+def test_a_message_that_is_not_valid_unicode_is_answered_plainly(slack, caplog):
+    client, fake, _ = slack
+    body, ts = event("message", "posts about \ud800 tekton", "D-SURROGATE", channel_type="im")
+    assert "\\ud800" in body                                                # as JSON can carry it
+    assert post_event(client, body).status_code == 200
+    reply = fake.wait_for(lambda f: f.of("chat.postMessage", channel="D-SURROGATE"))
+    assert reply[0]["text"] == UNREADABLE
+    assert fake.of("reactions.add", channel="D-SURROGATE", timestamp=ts)
+    time.sleep(0.5)
+    assert len(fake.of("chat.postMessage", channel="D-SURROGATE")) == 1 and "failed" not in caplog.text
+
+
+def test_socket_mode_takes_events_through_its_own_admission(tmp_path, demo_engine):
+    """Without the web server (`blogbot slack --socket`) the app bounds its turns with an Admission of
+    its own, from the web settings."""
+    from slack_bolt import BoltRequest
+
+    with FakeSlack() as fake:
+        app = create_slack_app(demo_engine, FeedbackStore(tmp_path), "xoxb-test", None, fake.url)
+        body, ts = event("app_mention", "<@UBOT> hello", "C-SOCKET")
+        app.dispatch(BoltRequest(body=json.loads(body), mode="socket_mode"))
+        assert final_blocks(fake, "C-SOCKET")
+        assert fake.of("reactions.add", channel="C-SOCKET", timestamp=ts, name="eyes")

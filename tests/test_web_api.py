@@ -199,7 +199,8 @@ def test_stream_sends_session_tokens_message_done(rag_turn):
     assert names[-1] == "done"
     assert "error" not in names
     first_message = names.index("message")
-    assert set(names[1:first_message]) == {"token"}, names
+    # Tokens, and "taking longer than usual" if the machine is slow enough.
+    assert "token" in names[1:first_message] and set(names[1:first_message]) <= {"token", "notice"}, names
     assert all(name == "message" for name in names[first_message:-1]), names
 
     session = events[0][1]
@@ -328,7 +329,8 @@ def test_a_full_queue_gives_503_with_retry_after(demo_engine, tmp_path_factory):
                            ("/api/chat/stream", {"text": "hello"})]:
             response = busy.client.post(path, json=body)
             assert "busy" in assert_json_error(response, 503)
-            assert response.headers["Retry-After"] == "5"
+            # One turn ahead of the only worker, at the 3 s a turn is assumed to take.
+            assert 3 <= int(response.headers["Retry-After"]) <= 4
     finally:
         release.set()
         holder.add_done_callback(lambda _: freed.set())    # runs after the pool has counted the worker free
@@ -355,7 +357,7 @@ def test_one_client_cannot_fill_the_queue(demo_engine, tmp_path_factory):
         assert busy.app.state.pool.pending == 3                # the holder and this client's two turns
         refused = busy.client.post("/api/chat", json={"text": "hello again"})
         assert "previous message" in assert_json_error(refused, 429)
-        assert refused.headers["Retry-After"] == "1"
+        assert 3 <= int(refused.headers["Retry-After"]) <= 10   # within three turns of one worker, 3 s each
         other = TestClient(busy.app, client=("10.0.0.9", 5000))
         queued = threading.Thread(target=other.post, args=("/api/chat",), kwargs={"json": {"text": "hi"}})
         queued.start()

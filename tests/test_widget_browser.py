@@ -382,7 +382,8 @@ def test_busy_server_shows_error_and_retry_answers(page, demo_engine, serve_app)
         ask(page, "posts about tekton")
         error = page.get_by_role("alert")
         error.wait_for()
-        assert "The assistant is busy right now. Try again in 5 seconds." in error.inner_text()
+        # One turn ahead of the only worker (3 s a turn until one is measured): the wait the server gave.
+        assert re.search(r"The assistant is busy right now\. Try again in [34] seconds\.", error.inner_text())
         assert error.get_by_role("button", name="Retry").is_visible()
     finally:
         release.set()
@@ -562,3 +563,19 @@ def test_hostile_post_and_message_are_shown_as_text(page, hostile_server):
     assert page.locator('a[href^="javascript:"]').count() == 0
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.dialogs == []
+
+
+def test_a_typed_payload_and_an_echoed_topic_show_no_link_or_markup(page, server):
+    """A reader cannot make the bot say a link: a typed button payload is text, and the words the bot
+    repeats (a quoted topic) are shown exactly as typed."""
+    link = "[win a GPU](https://evil.example/phish)"
+    open_widget(page, server.url + "/")
+    ask(page, '/find_posts{"topic": "' + link + ' <b>x</b>"}')
+    wait_for_bots(page, 2)
+    ask(page, f'find posts about "{link} <b>x</b>"')
+    wait_for_bots(page, 3)
+    echoed = bot_bubbles(page).nth(2).inner_text()
+    assert f"{link} <b>x</b>" in echoed                      # the reader's words, as typed
+    assert "\\" not in echoed                                # no escape characters shown
+    assert page.locator('.bb-log a[href*="evil.example"]').count() == 0
+    assert page.locator(".bb-log b").count() == 0

@@ -1,11 +1,14 @@
 """The Slack app (slack-bolt, one workspace): a mention in a channel is answered in a thread under
 it, a direct message in the DM; replies in that thread continue the same conversation.
 
-Events are acknowledged at once (bolt acks before the listener runs); the listener adds a 👀
-reaction and a placeholder reply, updates the placeholder with the answer as it is written (at
-most about once a second), and ends with Block Kit: the answer, its sources, buttons and 👍/👎.
-A retried or duplicate event (same event_id) is answered once. Slack API errors are logged and
-never stop the server; rate limits (429) are retried after Retry-After by the Web API client.
+Events are acknowledged at once (bolt acks before the listener runs). The listener adds a 👀
+reaction and hands the turn to the shared `Admission` (bot.admission: per Slack user and overall,
+the same rules as the web) without waiting for it, so bolt's listener threads never queue turns;
+a refused message gets a short "busy" reply at once. A turn posts a placeholder reply, updates it
+with the answer as it is written (at most about once a second), and ends with Block Kit: the
+answer, its sources, buttons and 👍/👎. A retried or duplicate event (same event_id) is answered
+once. Slack API errors are logged and never stop the server; rate limits (429) are retried after
+Retry-After by the Web API client.
 """
 
 from __future__ import annotations
@@ -22,12 +25,18 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.messages import BotMessage, Token
+from bot.admission import Admission, Refused, TurnPool
+from bot.messages import BotMessage, Notice, Token
 from bot.slack.blocks import CHOICE_ACTION, FEEDBACK_ACTION, fallback_text, message_blocks, to_mrkdwn
+from knowledge.markup import unicode_problem
 
 log = logging.getLogger(__name__)
 
+# The Slack channel's own texts (mrkdwn). The assistant's texts are in config/; these belong to
+# the channel (like the feedback thanks below), so they stay here.
 PLACEHOLDER = "_Looking through the blog…_"
+BUSY = "I'm busy answering others right now. Please ask again in {seconds} s."
+UNREADABLE = "I could not read that message: it has characters that are not valid text. Please type it again."
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -57,15 +66,21 @@ def web_client(token: str, api_url: str | None = None) -> WebClient:
     return WebClient(token=token, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)], **kwargs)
 
 
+def own_admission(web) -> Admission:
+    """An Admission from the `web` settings, for a Slack app that runs without the web server."""
+    pool = TurnPool(web.workers, web.queue_size, typical_turn_s=web.typical_turn_s)
+    return Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client)
+
+
 def create_slack_app(engine, feedback_store, token: str, signing_secret: str | None, api_url: str | None = None,
-                     update_interval_s: float = 1.0, pool=None) -> App:
+                     update_interval_s: float = 1.0, admission: Admission | None = None) -> App:
     """The bolt app over the dialogue engine. `signing_secret` None: Socket Mode (no HTTP requests).
-    `pool` (the web server's TurnPool) bounds how many turns run at once across web and Slack."""
+    `admission` (the web server's) bounds the turns across web and Slack; None: one of its own."""
     app = App(client=web_client(token, api_url), signing_secret=signing_secret or "socket-mode",
               request_verification_enabled=signing_secret is not None, process_before_response=False,
               token_verification_enabled=False)
     seen = SeenEvents()
-    replier = Replier(engine, update_interval_s, pool)
+    replier = Replier(engine, update_interval_s, admission or own_admission(engine.settings.web))
 
     @app.event("app_mention")
     def on_mention(body, event, client, context):
@@ -73,18 +88,19 @@ def create_slack_app(engine, feedback_store, token: str, signing_secret: str | N
             return
         thread = event.get("thread_ts") or event["ts"]
         sender = f"slack:{body.get('team_id', '')}:{event['channel']}:{thread}"
-        replier.answer(client, event["channel"], thread, sender, _MENTION.sub("", event.get("text", "")).strip(),
-                       event["ts"])
+        replier.answer(client, event["channel"], thread, sender, _reader(body.get("team_id"), event.get("user")),
+                       _from_slack(event.get("text", "")), event["ts"])
 
     @app.event("message")
     def on_message(body, event, client, context):
         if not seen.first_time(body.get("event_id")) or _ignored(event, context):
             return
         channel, text = event["channel"], event.get("text", "")
+        reader = _reader(body.get("team_id"), event.get("user"))
         if event.get("channel_type") == "im":
             thread = event.get("thread_ts")
             sender = f"slack:{body.get('team_id', '')}:{channel}" + (f":{thread}" if thread else "")
-            replier.answer(client, channel, thread, sender, _MENTION.sub("", text).strip(), event["ts"])
+            replier.answer(client, channel, thread, sender, reader, _from_slack(text), event["ts"])
             return
         thread = event.get("thread_ts")
         bot_user = context.get("bot_user_id")
@@ -92,7 +108,7 @@ def create_slack_app(engine, feedback_store, token: str, signing_secret: str | N
             return          # not in a thread, or a mention (app_mention answers it)
         sender = f"slack:{body.get('team_id', '')}:{channel}:{thread}"
         if engine.has_conversation(sender):          # only threads the assistant is part of
-            replier.answer(client, channel, thread, sender, text.strip(), event["ts"])
+            replier.answer(client, channel, thread, sender, reader, _from_slack(text), event["ts"])
 
     @app.action(re.compile(f"^{CHOICE_ACTION}_\\d+$"))
     def on_choice(ack, body, action, client):
@@ -103,9 +119,10 @@ def create_slack_app(engine, feedback_store, token: str, signing_secret: str | N
         if not channel or not value.get("payload"):
             return
         # The conversation the buttons were posted in (carried in the value), so a click continues it.
-        sender = value.get("sender") or \
-            f"slack:{(body.get('team') or {}).get('id', '')}:{channel}" + (f":{thread}" if thread else "")
-        replier.answer(client, channel, thread, sender, value["payload"], None)
+        team = (body.get("team") or {}).get("id", "")
+        sender = value.get("sender") or f"slack:{team}:{channel}" + (f":{thread}" if thread else "")
+        replier.answer(client, channel, thread, sender, _reader(team, (body.get("user") or {}).get("id")),
+                       value["payload"], None)
 
     @app.action(re.compile(f"^{FEEDBACK_ACTION}_(up|down)$"))
     def on_feedback(ack, body, action, client):
@@ -137,6 +154,17 @@ def _ignored(event: dict, context) -> bool:
     return bool(context.get("bot_user_id")) and event.get("user") == context.get("bot_user_id")
 
 
+def _reader(team: str | None, user: str | None) -> str:
+    """The key a Slack user's turns are admitted under (their share of the queue, their rate)."""
+    return f"slack:{team or ''}:{user or ''}"
+
+
+def _from_slack(text: str) -> str:
+    """A message's text as the reader typed it: mentions of users dropped, Slack's escapes undone."""
+    text = _MENTION.sub("", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
 def _json(value) -> dict:
     try:
         parsed = json.loads(value or "{}")
@@ -156,31 +184,39 @@ def _call(method, **kwargs):
     return None
 
 
-class Replier:
-    """Runs a turn and posts it in Slack: reaction, placeholder, throttled updates, final blocks."""
+def _log_failure(turn) -> None:
+    if not turn.cancelled() and turn.exception():
+        log.error("slack: a turn failed: %s", turn.exception())
 
-    def __init__(self, engine, update_interval_s: float, pool=None):
+
+class Replier:
+    """Takes a message (👀, admission) and runs its turn on the pool: placeholder, throttled updates,
+    final blocks."""
+
+    def __init__(self, engine, update_interval_s: float, admission: Admission):
         self.engine = engine
         self.update_interval_s = update_interval_s
-        self.pool = pool
+        self.admission = admission
 
-    def answer(self, client: WebClient, channel: str, thread: str | None, sender: str, text: str,
+    def answer(self, client: WebClient, channel: str, thread: str | None, sender: str, reader: str, text: str,
                user_ts: str | None) -> None:
-        if self.pool is None:
-            self._answer(client, channel, thread, sender, text, user_ts)
-            return
-        from bot.web.limits import QueueFull
-
-        try:
-            self.pool.submit(self._answer, client, channel, thread, sender, text, user_ts).result()
-        except QueueFull:
-            _call(client.chat_postMessage, channel=channel, thread_ts=thread,
-                  text="I'm busy answering others right now. Please ask again in a minute.")
-
-    def _answer(self, client: WebClient, channel: str, thread: str | None, sender: str, text: str,
-                user_ts: str | None) -> None:
+        """Take a message from `reader`: 👀 at once, then queue its turn and return (never wait for
+        it). A refused or unreadable message is answered at once."""
         if user_ts:
             _call(client.reactions_add, channel=channel, timestamp=user_ts, name="eyes")
+        if unicode_problem(text):
+            _call(client.chat_postMessage, channel=channel, thread_ts=thread, text=UNREADABLE)
+            return
+        try:
+            self.admission.check_rate(reader)
+            turn = self.admission.submit(reader, self._answer, client, channel, thread, sender, text)
+        except Refused as refused:
+            _call(client.chat_postMessage, channel=channel, thread_ts=thread,
+                  text=BUSY.format(seconds=refused.retry_after_s))
+            return
+        turn.add_done_callback(_log_failure)
+
+    def _answer(self, client: WebClient, channel: str, thread: str | None, sender: str, text: str) -> None:
         posted = _call(client.chat_postMessage, channel=channel, thread_ts=thread, text=PLACEHOLDER)
         placeholder = posted.get("ts") if posted else None
         draft, last_update, first = "", 0.0, True
@@ -192,6 +228,8 @@ class Replier:
                     if placeholder and now - last_update >= self.update_interval_s:
                         _call(client.chat_update, channel=channel, ts=placeholder, text=to_mrkdwn(draft) + " …")
                         last_update = now
+                elif isinstance(event, Notice) and placeholder and first and not draft:
+                    _call(client.chat_update, channel=channel, ts=placeholder, text=f"_{to_mrkdwn(event.text)}_")
                 elif isinstance(event, BotMessage):
                     self._post(client, channel, thread, event, placeholder if first else None, sender)
                     first = False

@@ -1,4 +1,10 @@
-"""Channel-neutral messages as Slack Block Kit: Markdown to mrkdwn, sources, buttons, feedback."""
+"""Channel-neutral messages as Slack Block Kit: Markdown to mrkdwn, sources, buttons, feedback.
+
+A message's text is Markdown in which a reader's echoed words are backslash-escaped
+(`knowledge.markup`): an escaped character is shown as typed and never forms a link or bold.
+Slack's control characters `&`, `<`, `>` are escaped everywhere, so `<!channel>`, `<@U123>` or
+`<https://…|…>` in any text is shown, never acted on.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,21 @@ import json
 import re
 
 from bot.messages import BotMessage
+from knowledge.markup import unescape_markdown
 
 SECTION_LIMIT = 3000        # Slack's limit for a section's text
+FALLBACK_LIMIT = 300
 BUTTON_TEXT_LIMIT = 75
 CHOICE_ACTION = "blogbot_choice"
 FEEDBACK_ACTION = "blogbot_feedback"
 
-_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
-_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+# Markdown the actions write, in one pass from left to right: a backslash escape (CommonMark:
+# any ASCII punctuation), a link, bold. An escape is taken before anything can start at it.
+_PUNCT = r"[!-/:-@\[-`{-~]"
+_INLINE = re.compile(rf"\\(?P<escaped>{_PUNCT})"
+                     r"|\[(?P<label>(?:\\.|[^\]\\])+)\]\((?P<url>https?://[^)\s]+)\)"
+                     r"|\*\*(?P<bold>(?:\\.|[^*\\])+)\*\*")
+_BULLET = re.compile(r"(?m)^(\s*)- ")
 
 
 def escape(text: str) -> str:
@@ -22,20 +35,33 @@ def escape(text: str) -> str:
 
 
 def to_mrkdwn(markdown: str) -> str:
-    """Markdown (as the actions write it) to Slack mrkdwn: links, bold, bullets; the rest escaped."""
-    out, last = [], 0
-    for m in _LINK.finditer(markdown):
-        out.append(_plain(markdown[last:m.start()]))
-        out.append(f"<{m.group(2)}|{escape(m.group(1)).replace('|', '¦')}>")
-        last = m.end()
-    out.append(_plain(markdown[last:]))
-    return "".join(out)
+    """Markdown (as the actions write it) to Slack mrkdwn: links, bold, bullets; escapes honoured,
+    everything else shown as written."""
+    def render(text: str) -> str:
+        out, last = [], 0
+        for m in _INLINE.finditer(text):
+            out.append(escape(text[last:m.start()]))
+            if m["escaped"]:
+                out.append(escape(m["escaped"]))
+            elif m["url"]:
+                url = escape(m["url"]).replace("|", "%7C")
+                out.append(f"<{url}|{escape(unescape_markdown(m['label'])).replace('|', '¦')}>")
+            else:
+                out.append(f"*{render(m['bold'])}*")
+            last = m.end()
+        out.append(escape(text[last:]))
+        return "".join(out)
+
+    return render(_BULLET.sub(r"\1• ", markdown))
 
 
-def _plain(text: str) -> str:
-    text = escape(text)
-    text = _BOLD.sub(r"*\1*", text)
-    return re.sub(r"(?m)^(\s*)- ", r"\1• ", text)
+def plain_text(markdown: str) -> str:
+    """Markdown as plain text: links as their text, no bold markers, escapes removed."""
+    def render(text: str) -> str:
+        return _INLINE.sub(lambda m: m["escaped"] or (unescape_markdown(m["label"]) if m["url"] else render(m["bold"])),
+                           text)
+
+    return render(markdown)
 
 
 def split_sections(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -64,7 +90,7 @@ def message_blocks(message: BotMessage, feedback: bool = True, sender: str | Non
     if message.buttons:
         blocks.append({"type": "actions", "block_id": f"choices-{message.id}", "elements": [
             {"type": "button", "action_id": f"{CHOICE_ACTION}_{n}",
-             "text": {"type": "plain_text", "text": b.title[:BUTTON_TEXT_LIMIT]},
+             "text": {"type": "plain_text", "text": unescape_markdown(b.title)[:BUTTON_TEXT_LIMIT]},
              "value": json.dumps({"payload": b.payload[:1500], "sender": sender})}   # < Slack's 2,000
             for n, b in enumerate(message.buttons[:25])]})
     if feedback and (message.citations or message.abstained is not None):
@@ -77,6 +103,6 @@ def message_blocks(message: BotMessage, feedback: bool = True, sender: str | Non
 
 
 def fallback_text(message: BotMessage) -> str:
-    """The notification text that goes with the blocks."""
-    text = re.sub(r"\s+", " ", _LINK.sub(r"\1", message.text)).strip()
-    return text[:300] or "…"
+    """The notification text that goes with the blocks: plain text on one line, Slack-escaped."""
+    text = " ".join(plain_text(message.text).split())
+    return escape(text[:FALLBACK_LIMIT]) or "…"

@@ -2,13 +2,17 @@
 
     POST /api/chat/start    {"session_id"?} -> the welcome message and conversation starters
     POST /api/chat          {"session_id"?, "text"} or {"session_id", "button"} -> the bot's messages
-    POST /api/chat/stream   the same as Server-Sent Events: session, token…, message…, done
+    POST /api/chat/stream   the same as Server-Sent Events: session, token…, notice?, message…, done
     POST /api/feedback      {"session_id", "message_id", "rating": "up"|"down", "comment"?}
-    GET  /healthz           200 once the assistant can take questions
+    GET  /healthz           200 while the server is alive
+    GET  /readyz            200 when it can answer questions; 503 while its actions are not answering
     GET  /widget.js, /      the chat widget, and a demo page that carries it
 
-Every error is JSON `{"error": "..."}`: 400 malformed JSON, 413 text too long, 422 bad fields,
-429 too many requests (Retry-After), 503 all workers busy and the queue full (Retry-After).
+Every error is JSON `{"error": "..."}`: 400 malformed JSON, 408 body too slow, 413 body or text too
+long, 422 bad fields (text that is not valid Unicode included), 429 too many requests
+(Retry-After), 503 all workers busy and the queue full (Retry-After: the expected wait).
+A reader who hangs up before the answer is complete cancels the turn: its worker or queue place is
+freed at once and the generator stops at its next token.
 """
 
 from __future__ import annotations
@@ -24,23 +28,33 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, model_validator
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field, field_validator, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.messages import BotMessage, Token, TurnResult
-from bot.web.limits import QueueFull, RateLimiter, TurnPool
+from bot.admission import Admission, Refused, TurnPool
+from bot.messages import BotMessage, Notice, Token, TurnResult
+from bot.web.transport import BodyLimit
+from knowledge.markup import unicode_problem
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SESSION_ID = r"^[A-Za-z0-9_-]{8,64}$"
-MAX_BODY_BYTES = 64 * 1024
+
+
+def _valid_unicode(value: str | None) -> str | None:
+    problem = unicode_problem(value) if value is not None else None
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 class ChatRequest(BaseModel):
     session_id: str | None = Field(None, pattern=SESSION_ID, description="omit to start a conversation")
     text: str | None = Field(None, description="what the reader typed")
     button: str | None = Field(None, description="the value of a button the reader pressed")
+
+    _unicode = field_validator("text", "button")(_valid_unicode)
 
     @model_validator(mode="after")
     def one_of_text_or_button(self):
@@ -86,6 +100,8 @@ class FeedbackRequest(BaseModel):
     rating: str = Field(pattern="^(up|down)$")
     comment: str | None = Field(None, max_length=2000)
 
+    _unicode = field_validator("message_id", "comment")(_valid_unicode)
+
 
 class Problem(Exception):
     def __init__(self, status: int, message: str, headers: dict | None = None):
@@ -96,20 +112,17 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
     """The web app over a loaded dialogue engine."""
     web = settings.web
     app = FastAPI(title="blogbot chat API", version="1", docs_url=None, redoc_url=None)
-    limiter = RateLimiter(web.rate_limit_per_minute, web.rate_limit_burst)
-    pool = TurnPool(web.workers, web.queue_size)
-    app.state.pool = pool
+    pool = TurnPool(web.workers, web.queue_size, typical_turn_s=web.typical_turn_s)
+    admission = Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client)
+    app.state.pool, app.state.admission = pool, admission
     if web.allowed_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(web.allowed_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type"], expose_headers=["Retry-After"], max_age=600)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        # Refuse big bodies before anything reads them (the 413 on text length comes later).
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"error": f"the request body is larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
-        return await call_next(request)
+    # Bodies are capped while they stream in (the 413 on text length comes later).
+    app.add_middleware(BodyLimit, timeout_s=web.body_timeout_s,
+                       limit_for=lambda path: web.max_slack_body_bytes if path.startswith("/slack/")
+                       else web.max_body_bytes)
 
     @app.exception_handler(Problem)
     async def problem(_request, exc: Problem):
@@ -133,9 +146,10 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
         return JSONResponse({"error": "internal error, logged"}, status_code=500)
 
     def admit(request: Request) -> None:
-        wait = limiter.check(request.client.host if request.client else "unknown")
-        if wait:
-            raise Problem(429, "too many requests: slow down", {"Retry-After": str(max(1, round(wait + 0.5)))})
+        try:
+            admission.check_rate(_client(request))
+        except Refused as refused:
+            raise _problem(refused) from None
 
     def begin(body: ChatRequest) -> tuple[str, str, bool]:
         text = body.text if body.text is not None and body.text.strip() else body.button
@@ -147,31 +161,29 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
             session = uuid.uuid4().hex      # an unknown session starts afresh, under a new id
         return session, text, new
 
-    in_flight: dict[str, int] = {}
-    in_flight_lock = threading.Lock()
-
     def submit(request: Request, fn, *args):
-        """Run a turn on the pool: at most web.turns_per_client per client, so one cannot fill the queue."""
-        client = request.client.host if request.client else "unknown"
-        with in_flight_lock:
-            if web.turns_per_client and in_flight.get(client, 0) >= web.turns_per_client:
-                raise Problem(429, "wait for your previous message to be answered", {"Retry-After": "1"})
-            in_flight[client] = in_flight.get(client, 0) + 1
-
-        def release(_future=None):
-            with in_flight_lock:
-                in_flight[client] -= 1
-                if not in_flight[client]:
-                    del in_flight[client]
-
+        """Run a turn on the pool, within the client's share (see bot.admission)."""
         try:
-            future = pool.submit(fn, *args)
-        except QueueFull:
-            release()
-            raise Problem(503, "the assistant is busy: try again shortly",
-                          {"Retry-After": str(web.retry_after_s)}) from None
-        future.add_done_callback(release)
-        return future
+            return admission.submit(_client(request), fn, *args)
+        except Refused as refused:
+            raise _problem(refused) from None
+
+    async def whole_turn(request: Request, session: str, text: str | None) -> TurnResult | None:
+        """A turn run on the pool; None when the reader hung up first (the turn is cancelled)."""
+        cancel = threading.Event()
+        future = submit(request, engine.respond, _sender(session), text, cancel)
+        answered = asyncio.wrap_future(future)
+        gone = asyncio.ensure_future(_hung_up(request))
+        try:
+            await asyncio.wait({answered, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if answered.done():
+            return answered.result()
+        cancel.set()
+        future.cancel()             # still queued: its place is given back now
+        answered.cancel()
+        return None
 
     @app.post("/api/chat/start", response_model=ChatResponse, responses={429: {}, 503: {}})
     async def chat_start(request: Request, body: StartRequest | None = None):
@@ -181,7 +193,9 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
         new = not session or not engine.has_conversation(_sender(session))
         if new:
             session = uuid.uuid4().hex
-        result: TurnResult = await asyncio.wrap_future(submit(request, engine.respond, _sender(session), None))
+        result = await whole_turn(request, session, None)
+        if result is None:
+            return Response(status_code=499)        # nobody is listening any more
         return {"session_id": session, "messages": [m.as_json() for m in result.messages], "intent": None,
                 "new_session": new}
 
@@ -189,7 +203,9 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
     async def chat(body: ChatRequest, request: Request):
         admit(request)
         session, text, new = begin(body)
-        result: TurnResult = await asyncio.wrap_future(submit(request, engine.respond, _sender(session), text))
+        result = await whole_turn(request, session, text)
+        if result is None:
+            return Response(status_code=499)
         return {"session_id": session, "messages": [m.as_json() for m in result.messages],
                 "intent": result.intent, "new_session": new}
 
@@ -200,32 +216,44 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
         done = object()
+        cancel = threading.Event()
 
         def work() -> None:
+            turn = engine.handle(_sender(session), text, cancel)
             try:
-                for event in engine.handle(_sender(session), text):
+                for event in turn:
+                    if cancel.is_set():
+                        break
                     loop.call_soon_threadsafe(events.put_nowait, event)
             except Exception as exc:     # reported to the client as an error event
                 log.exception("web: turn failed")
                 loop.call_soon_threadsafe(events.put_nowait, exc)
+            finally:
+                turn.close()
             loop.call_soon_threadsafe(events.put_nowait, done)
 
-        submit(request, work)
+        future = submit(request, work)
 
         async def stream():
-            yield _sse("session", {"session_id": session, "new_session": new})
-            while True:
-                event = await events.get()
-                if event is done:
-                    return
-                if isinstance(event, Token):
-                    yield _sse("token", {"text": event.text})
-                elif isinstance(event, BotMessage):
-                    yield _sse("message", event.as_json())
-                elif isinstance(event, TurnResult):
-                    yield _sse("done", {"session_id": session, "intent": event.intent})
-                elif isinstance(event, Exception):
-                    yield _sse("error", {"error": "the assistant failed on this message; it was logged"})
+            try:
+                yield _sse("session", {"session_id": session, "new_session": new})
+                while True:
+                    event = await events.get()
+                    if event is done:
+                        return
+                    if isinstance(event, Token):
+                        yield _sse("token", {"text": event.text})
+                    elif isinstance(event, Notice):
+                        yield _sse("notice", {"text": event.text})
+                    elif isinstance(event, BotMessage):
+                        yield _sse("message", event.as_json())
+                    elif isinstance(event, TurnResult):
+                        yield _sse("done", {"session_id": session, "intent": event.intent})
+                    elif isinstance(event, Exception):
+                        yield _sse("error", {"error": "the assistant failed on this message; it was logged"})
+            finally:        # ended, or the reader hung up: stop the turn, give back its place
+                cancel.set()
+                future.cancel()
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -246,6 +274,13 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
     async def healthz():
         return {"status": "ok"}
 
+    @app.get("/readyz")
+    async def readyz():
+        breaker = getattr(engine.actions, "breaker", None)
+        if breaker is not None and breaker.is_open:
+            return JSONResponse({"status": "not ready", "reason": "the actions are not answering"}, status_code=503)
+        return {"status": "ready"}
+
     @app.get("/widget.js", include_in_schema=False)
     async def widget():
         return FileResponse(STATIC / "widget.js", media_type="application/javascript",
@@ -259,6 +294,20 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
                                            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"})
 
     return app
+
+
+async def _hung_up(request: Request) -> None:
+    """Returns when the client disconnects (the body has been read: only a disconnect can come)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _problem(refused: Refused) -> Problem:
+    return Problem(refused.status, refused.message, {"Retry-After": str(refused.retry_after_s)})
 
 
 def _sender(session_id: str) -> str:

@@ -25,7 +25,7 @@ def build_app(data_dir, settings, tracker_store: str | None = None, action_endpo
         from bot.slack.http import mount_slack
 
         mount_slack(app, create_slack_app(engine, feedback, token, secret, environ.get("SLACK_API_URL"),
-                                          pool=app.state.pool))
+                                          admission=app.state.admission))
         log.info("slack: taking events at /slack/events")
     else:
         from bot.slack.http import slack_not_configured
@@ -34,11 +34,19 @@ def build_app(data_dir, settings, tracker_store: str | None = None, action_endpo
     return app
 
 
-def serve(app, host: str, port: int, ready=lambda: None) -> None:
+def serve(app, host: str, port: int, ready=lambda: None, web=None) -> None:
+    """Run the app with uvicorn until interrupted. `web` (settings.web) sets the header deadline and
+    which proxies' X-Forwarded-For is believed (none by default)."""
     import uvicorn
 
+    from bot.web.transport import header_deadline_protocol
+    from knowledge.settings import WebSettings
+
+    web = web or WebSettings()
+    proxies = [str(p) for p in web.trusted_proxies]
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5, http=header_deadline_protocol(web.header_timeout_s),
+                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
     server = uvicorn.Server(config)
     original_startup = server.startup
 

@@ -76,15 +76,19 @@
     return el("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: text });
   }
 
-  // Inline Markdown: `code`, **bold**, [text](url); everything else is text.
+  // Backslash escapes (a reader's words the bot echoes are escaped: they stay text).
+  function unescape(text) { return text.replace(/\\([!-\/:-@\[-`{-~])/g, "$1"); }
+
+  // Inline Markdown: \x escapes, `code`, **bold**, [text](url); everything else is text.
   function inline(text, parent) {
-    var pattern = /`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)/g;
+    var pattern = /\\([!-\/:-@\[-`{-~])|`([^`]+)`|\*\*((?:\\.|[^*\\])+)\*\*|\[((?:\\.|[^\]\\])+)\]\(([^)\s]+)\)/g;
     var last = 0, m;
     while ((m = pattern.exec(text)) !== null) {
       if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
-      if (m[1] !== undefined) parent.appendChild(el("code", { text: m[1] }));
-      else if (m[2] !== undefined) parent.appendChild(el("strong", { text: m[2] }));
-      else parent.appendChild(link(m[3], m[4]));
+      if (m[1] !== undefined) parent.appendChild(document.createTextNode(m[1]));
+      else if (m[2] !== undefined) parent.appendChild(el("code", { text: m[2] }));
+      else if (m[3] !== undefined) parent.appendChild(el("strong", { text: unescape(m[3]) }));
+      else parent.appendChild(link(unescape(m[4]), m[5]));
       last = pattern.lastIndex;
     }
     if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
@@ -218,6 +222,7 @@
   function setBusy(value) {
     busy = value;
     typing.hidden = !value;
+    typing.textContent = "The assistant is typing\u2026";
     sendButton.disabled = value;
   }
 
@@ -286,6 +291,8 @@
           draftText += data.text;
           draft.textContent = draftText;
           scrollDown();
+        } else if (name === "notice") {
+          typing.textContent = data.text;      // "taking longer than usual": shown, not kept
         } else if (name === "message") {
           if (draft) { draft.remove(); draft = null; draftText = ""; }
           renderBot(data, true);
