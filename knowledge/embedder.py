@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.kernel_caches import bound_kernel_caches
 from knowledge.settings import EmbedderSettings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -121,6 +122,8 @@ class Embedder:
     """Encodes texts to unit-length float32 vectors, so a dot product is the cosine similarity."""
 
     def __init__(self, settings: EmbedderSettings):
+        # Before anything runs a matrix product: later it is too late (see knowledge/kernel_caches.py).
+        bound_kernel_caches(settings.kernel_cache_entries)
         import torch
         from transformers.utils import logging as hf_logging
 
@@ -176,10 +179,11 @@ def _use_bfloat16(dtype: str, device: str) -> bool:
 
 
 @lru_cache(maxsize=4)
-def _cached(model: str, device: str, dtype: str) -> Embedder:
-    return Embedder(EmbedderSettings(model=model, device=device, dtype=dtype))
+def _cached(model: str, device: str, dtype: str, kernel_cache_entries: int) -> Embedder:
+    return Embedder(EmbedderSettings(model=model, device=device, dtype=dtype,
+                                     kernel_cache_entries=kernel_cache_entries))
 
 
 def get_embedder(settings: EmbedderSettings) -> Embedder:
     """One embedder per model, device and dtype for the whole process."""
-    return _cached(settings.model, settings.device, settings.dtype)
+    return _cached(settings.model, settings.device, settings.dtype, settings.kernel_cache_entries)
