@@ -196,7 +196,8 @@ def run_one(args) -> dict:
         "first_token_s_median": round(statistics.median(first), 3),
         "wall_s": round(time.perf_counter() - run_started, 1),
         "warm_wall_s": round(time.perf_counter() - marks["warm_started"], 1),
-        "answer_sha1": [hashlib.sha1(a.text.encode()).hexdigest()[:12] for a in measured],
+        "answers": [{"sha1": hashlib.sha1(a.text.encode()).hexdigest()[:12], "mode": a.mode,
+                     "generation_s": a.timings.get("generation_s")} for a in measured],
     }
 
 
@@ -253,11 +254,15 @@ def main() -> None:
     else:
         results = {config: finish_child(config, start_child(config, args)) for config in configs}
     report = {"data_dir": str(args.data_dir), "machine_cores": os.cpu_count(), "parallel": args.parallel}
-    hashes = {config: result.pop("answer_sha1") for config, result in results.items()}
+    answers = {config: result.pop("answers") for config, result in results.items()}
     report.update(results)
-    if len(hashes) == 2:
-        first, second = hashes.values()
-        report["same_answer_text"] = f"{sum(x == y for x, y in zip(first, second))}/{len(first)}"
+    if len(answers) == 2:
+        first, second = answers.values()
+        report["same_answer_text"] = f"{sum(x['sha1'] == y['sha1'] for x, y in zip(first, second))}/{len(first)}"
+        # Where they differ: a generation cut by the time budget on one side is the usual reason.
+        report["different_answers"] = [{"question": i + 1, **{config: {k: v for k, v in answers[config][i].items()
+                                                                       if k != "sha1"} for config in answers}}
+                                       for i, (x, y) in enumerate(zip(first, second)) if x["sha1"] != y["sha1"]]
     print(json.dumps(report, indent=1))
 
 
