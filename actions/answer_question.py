@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
@@ -17,7 +19,8 @@ class ActionAnswerQuestion(Action):
         question = tracker.get_slot("query") or tracker.latest_message.get("text") or ""
         composer = knowledge().composer
         answer = None
-        async for event in in_thread(composer.stream_answer(question)):
+        cancel = threading.Event()      # set by in_thread when the action is cancelled (the reader left)
+        async for event in in_thread(composer.stream_answer(question, cancel), cancel):
             if isinstance(event, Token):
                 # `draft`: a piece of the text shown while it is written; the final message repeats it whole.
                 await dispatcher.stream_chunk(text=event.text, draft=True)

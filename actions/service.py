@@ -114,14 +114,16 @@ def post_list(posts: list, heading: str) -> tuple[str, list[dict], list[dict]]:
     return "\n".join(lines), [citation(p) for p in posts], buttons
 
 
-async def in_thread(iterator: Iterator) -> AsyncIterator:
-    """Iterate a blocking iterator (the generator) on a worker thread, without blocking the loop.
-    When the consumer stops (the action is cancelled: the reader left), the iterator is closed at
-    its next item, which stops the generator at its next token."""
+async def in_thread(iterator: Iterator, stop: threading.Event | None = None) -> AsyncIterator:
+    """Iterate a blocking iterator (the composer) on a worker thread, without blocking the loop.
+    When the consumer stops (the action is cancelled: the reader left), `stop` is set and the
+    iterator is closed at its next item. An iterator made with the same `stop` event (the
+    composer's `cancel`) sees it at once, which stops the generator at its next token even while
+    the composer holds sentences back."""
     loop = asyncio.get_running_loop()
     done = object()
     items: asyncio.Queue = asyncio.Queue()
-    stop = threading.Event()
+    stop = stop or threading.Event()
 
     def hand_over(item) -> None:
         try:

@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +124,9 @@ class AnswerComposer:
                 return event.answer
         raise AssertionError("stream_answer ended without a Final event")
 
-    def stream_answer(self, question: str) -> Iterator[Event]:
+    def stream_answer(self, question: str, cancel: threading.Event | None = None) -> Iterator[Event]:
+        """The answer's events: Token pieces as they are ready, then one Final. A set `cancel`
+        (nobody reads any more) ends the stream before generation and stops the model at its next token."""
         started = time.perf_counter()
         question = valid_unicode(question)      # a lone surrogate would make the tokenizer raise
         cfg = self.settings.answer
@@ -150,10 +153,12 @@ class AnswerComposer:
             yield Token(intro)
             first_token = time.perf_counter() - started
         mode = "extractive"
+        if cancel is not None and cancel.is_set():
+            return
         generator = self.generator()
         if generator is not None:
             streamed = yield from self._generated(generator, question, passages, evidence, checker, question_vector,
-                                                  citer, timings, started)
+                                                  citer, timings, started, cancel)
             if streamed:
                 mode = "generated"
                 first_token = first_token or timings["first_sentence_s"]
@@ -195,7 +200,8 @@ class AnswerComposer:
         return passages, checker, evidence, question_vector
 
     def _generated(self, generator, question: str, passages: list[PromptPassage], evidence, checker: SupportChecker,
-                   question_vector, citer: "Citer", timings: dict, started: float) -> Iterator[Token]:
+                   question_vector, citer: "Citer", timings: dict, started: float,
+                   cancel: threading.Event | None = None) -> Iterator[Token]:
         """Streams the generated answer's sentences that the passages support and that speak to the
         question, each with its marker, as soon as the model finishes it. They are held back until
         they add up to `answer.min_generated_words`: with less, too little is left and nothing is
@@ -225,7 +231,7 @@ class AnswerComposer:
             return not streaming and self.settings.generator.max_new_tokens - pieces < cfg.min_generated_words - words
 
         try:
-            with contextlib.closing(generator.stream(self._messages(question, passages, evidence))) as stream:
+            with contextlib.closing(generator.stream(self._messages(question, passages, evidence), cancel)) as stream:
                 for piece in stream:
                     pieces += 1
                     if pieces == 1:

@@ -185,9 +185,9 @@ class LocalGenerator:
                     do_sample=False, logits_processor=LogitsProcessorList([penalty]),
                     max_time=self.settings.time_budget_s, pad_token_id=self.tokenizer.eos_token_id)
 
-    def stream(self, messages: Messages) -> Iterator[str]:
+    def stream(self, messages: Messages, cancel: threading.Event | None = None) -> Iterator[str]:
         """Pieces of the answer as the model writes them. A caller that stops reading (closes the
-        iterator) stops the model at its next token."""
+        iterator) or sets `cancel` stops the model at its next token."""
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
         ids = self.prompt_ids(messages)
@@ -200,7 +200,7 @@ class LocalGenerator:
         def run() -> None:
             try:
                 self.model.generate(**self.generate_kwargs(ids), streamer=streamer,
-                                    stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]))
+                                    stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop, cancel)]))
             except BaseException as exc:   # reported to the reader's thread below
                 failure.append(exc)
                 streamer.end()
@@ -224,15 +224,19 @@ class LocalGenerator:
 
 
 class _StopWhenSet:
-    """A stopping criterion for `model.generate`: stop once the event is set."""
+    """A stopping criterion for `model.generate`: stop once any of the events is set."""
 
-    def __init__(self, event: threading.Event):
-        self.event = event
+    def __init__(self, *events: threading.Event | None):
+        self.events = [event for event in events if event is not None]
 
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+        stopped = any(event.is_set() for event in self.events)
+        return torch.full((input_ids.shape[0],), stopped, dtype=torch.bool, device=input_ids.device)
+
+
+_CANCEL_POLL_S = 0.1     # how often a remote stream that sends nothing looks at its cancel event
 
 
 class RemoteGenerator:
@@ -248,9 +252,10 @@ class RemoteGenerator:
         key = os.environ.get(remote.api_key_env or "", "")
         self.headers = {"Authorization": f"Bearer {key}"} if key else {}
 
-    def stream(self, messages: Messages) -> Iterator[str]:
+    def stream(self, messages: Messages, cancel: threading.Event | None = None) -> Iterator[str]:
         """Pieces of the answer. The time budget holds on the clock: the HTTP stream is read on a
-        thread of its own, and a stream that hangs is abandoned when the budget runs out."""
+        thread of its own, and a stream that hangs is abandoned when the budget runs out, or as
+        soon as `cancel` is set."""
         import httpx
 
         remote = self.settings.remote
@@ -294,10 +299,15 @@ class RemoteGenerator:
         threading.Thread(target=read, name="remote-generator", daemon=True).start()
         try:
             while True:
+                if cancel is not None and cancel.is_set():
+                    return
+                left_s = deadline - time.monotonic()
+                if left_s <= 0:
+                    raise GeneratorError(f"generation hit its time budget of {budget:g} s")
                 try:
-                    piece = pieces.get(timeout=max(0.0, deadline - time.monotonic()))
+                    piece = pieces.get(timeout=min(left_s, _CANCEL_POLL_S))
                 except queue.Empty:
-                    raise GeneratorError(f"generation hit its time budget of {budget:g} s") from None
+                    continue
                 if piece is done:
                     return
                 if isinstance(piece, GeneratorError):
