@@ -16,33 +16,37 @@ class ActionAnswerQuestion(Action):
         return "action_answer_question"
 
     async def run(self, dispatcher, tracker, domain):
-        question = tracker.get_slot("query") or tracker.latest_message.get("text") or ""
-        composer = knowledge().composer
-        answer = None
-        cancel = threading.Event()      # set by in_thread when the action is cancelled (the reader left)
-        async for event in in_thread(composer.stream_answer(question, cancel), cancel):
-            if isinstance(event, Token):
-                # `draft`: a piece of the text shown while it is written; the final message repeats it whole.
-                await dispatcher.stream_chunk(text=event.text, draft=True)
-            elif isinstance(event, Final):
-                answer = event.answer
-        await dispatcher.stream_end()
-        cites = [{"number": c.number, "title": c.title, "url": c.url, "permalink": c.permalink} for c in answer.citations]
-        events = [SlotSet("last_question", question)]
-        buttons = []
-        if answer.citations:
-            events += last_post_events(answer.citations[0].permalink)
-        if answer.abstained and answer.related:
-            by_permalink = {p.permalink: p for p in knowledge().retriever.current_posts().values()}
-            posts = [by_permalink[r.permalink] for r in answer.related if r.permalink in by_permalink]
-            listing, cites, buttons = post_list(posts, "")
-            events.append(SlotSet("knowledge_base_listed_objects", [p.permalink for p in posts]))
-            text = answer.text.rstrip() + "\n" + listing
-        else:
-            text = answer.text
-            if answer.mode == "listed":   # "summarize the second one" refers to this list
-                events.append(SlotSet("knowledge_base_listed_objects", [c.permalink for c in answer.citations]))
-        dispatcher.utter_message(text=text, buttons=buttons,
-                                 json_message={"citations": cites, "abstained": answer.abstained, "mode": answer.mode,
-                                               "timings": answer.timings})
-        return events
+        return await answer_question(tracker.get_slot("query") or tracker.latest_message.get("text") or "", dispatcher)
+
+
+async def answer_question(question: str, dispatcher) -> list:
+    """Stream the composer's answer to `question` through the dispatcher; return the slot events."""
+    composer = knowledge().composer
+    answer = None
+    cancel = threading.Event()      # set by in_thread when the action is cancelled (the reader left)
+    async for event in in_thread(composer.stream_answer(question, cancel), cancel):
+        if isinstance(event, Token):
+            # `draft`: a piece of the text shown while it is written; the final message repeats it whole.
+            await dispatcher.stream_chunk(text=event.text, draft=True)
+        elif isinstance(event, Final):
+            answer = event.answer
+    await dispatcher.stream_end()
+    cites = [{"number": c.number, "title": c.title, "url": c.url, "permalink": c.permalink} for c in answer.citations]
+    events = [SlotSet("last_question", question)]
+    buttons = []
+    if answer.citations:
+        events += last_post_events(answer.citations[0].permalink)
+    if answer.abstained and answer.related:
+        by_permalink = {p.permalink: p for p in knowledge().retriever.current_posts().values()}
+        posts = [by_permalink[r.permalink] for r in answer.related if r.permalink in by_permalink]
+        listing, cites, buttons = post_list(posts, "")
+        events.append(SlotSet("knowledge_base_listed_objects", [p.permalink for p in posts]))
+        text = answer.text.rstrip() + "\n" + listing
+    else:
+        text = answer.text
+        if answer.mode == "listed":   # "summarize the second one" refers to this list
+            events.append(SlotSet("knowledge_base_listed_objects", [c.permalink for c in answer.citations]))
+    dispatcher.utter_message(text=text, buttons=buttons,
+                             json_message={"citations": cites, "abstained": answer.abstained, "mode": answer.mode,
+                                           "timings": answer.timings})
+    return events

@@ -7,6 +7,7 @@ import re
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
+from actions.answer_question import answer_question
 from actions.service import citation, knowledge, last_post_events, list_size, month_year, post_list, text
 from knowledge import catalog
 
@@ -33,8 +34,13 @@ class ActionFindPosts(Action):
     def name(self) -> str:
         return "action_find_posts"
 
-    def run(self, dispatcher, tracker, domain):
-        subject = tracker.get_slot("subject") or tracker.get_slot("topic") or tracker.latest_message.get("text") or ""
+    async def run(self, dispatcher, tracker, domain):
+        asked = tracker.latest_message.get("text") or ""
+        if knowledge().composer.prompts.question_kind(asked) in ("earliest", "when"):
+            # "When did the blog first write about X?" wants a date, not a list: the answer composer
+            # gives the earliest post about X (prompts.yml earliest_question, when_question).
+            return await answer_question(asked, dispatcher)
+        subject = tracker.get_slot("subject") or tracker.get_slot("topic") or asked
         canonical = _entity(tracker, "topic")
         # The reader's words, plus the topic they stand for ("RAG" -> retrieval augmented generation).
         query = f"{subject} {canonical}" if canonical and str(canonical).lower() not in subject.lower() else subject
@@ -45,7 +51,12 @@ class ActionFindPosts(Action):
                                    date_to=last or None)
         words = {w for w in _words(query) if len(w) > 2}
         wanted = kb.settings.answer.related_above
-        posts = [h.post for h in hits if (h.similarity or 0.0) >= wanted or words & _words(h.post.title)]
+        labels = {" ".join(_words(t)) for t in (subject, canonical) if t}
+
+        def about(post) -> bool:     # close in meaning, or the topic in its title, tags or categories
+            return bool(words & _words(post.title)) or bool(labels & {" ".join(_words(t)) for t in
+                                                                        [*post.tags, *post.categories]})
+        posts = [h.post for h in hits if (h.similarity or 0.0) >= wanted or about(h.post)]
         if not posts:
             dispatcher.utter_message(text=text("find_posts.none", topic=subject), json_message={"citations": []})
             return [SlotSet("knowledge_base_listed_objects", None)]
@@ -98,24 +109,19 @@ class ActionListTopics(Action):
     def name(self) -> str:
         return "action_list_topics"
 
-    _counted: tuple[object, object] = (None, None)    # (the posts counted, their topic counts)
+    _listed: tuple[object, list] = (None, [])    # (the posts listed, their topics)
 
     def run(self, dispatcher, tracker, domain):
-        posts = knowledge().retriever.current_posts()      # a new dict after each ingest
-        if ActionListTopics._counted[0] is not posts:
-            ActionListTopics._counted = (posts, catalog.topic_counts(posts.values()))
-        counts = ActionListTopics._counted[1]
-        if not counts:
+        kb = knowledge()
+        posts = kb.retriever.current_posts()      # a new dict after each ingest
+        if ActionListTopics._listed[0] is not posts:
+            ActionListTopics._listed = (posts, catalog.topic_list(posts, kb.retriever.post_vectors,
+                                                                  kb.settings.topics))
+        topics = ActionListTopics._listed[1]
+        if not topics:
             dispatcher.utter_message(text=text("list_topics.none"))
             return []
-        top = sorted(counts, key=lambda t: (-counts[t], t))[:40]     # ties by name: the same list every run
-        # A two-word topic makes its parts redundant ("ibm bluemix" vs "bluemix"): keep the most frequent form.
-        chosen = []
-        for topic in top:
-            if not any(topic in other.split() or other in topic.split() for other in chosen):
-                chosen.append(topic)
-        chosen = chosen[:12]
-        lines = [text("list_topics.found")] + [f"- {t} ({counts[t]})" for t in chosen]
-        buttons = [{"title": t, "payload": f'/find_posts{{"topic": "{t}"}}'} for t in chosen[:5]]
+        lines = [text("list_topics.found")] + [f"- {topic} ({count})" for topic, count in topics]
+        buttons = [{"title": topic, "payload": f'/find_posts{{"topic": "{topic}"}}'} for topic, _ in topics[:5]]
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons, json_message={"citations": []})
         return []

@@ -50,9 +50,31 @@ def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str 
     # engine does it again once per timeout while it runs.
     store.prune(time.time() - settings.dialog.session_timeout_minutes * 60 - 86400)
     dialog = load_dialog()
-    # The blog's own title and author (from its config file, at ingest) start every conversation's
-    # context, unless dialog.yml sets them.
-    meta = read_meta(data_dir)
-    dialog.context = {"author": meta.get("blog_author") or "the blog's author",
-                      "blog_title": meta.get("blog_title") or "this blog", **dialog.context}
+    # What the blog says of itself starts every conversation's context, unless dialog.yml sets it.
+    dialog.context = {**blog_context(retriever, read_meta(data_dir), settings, dialog.messages), **dialog.context}
     return DialogEngine(dialog, nlu, actions, store, settings, load_followup_rules(), today=today)
+
+
+def blog_context(retriever, meta: dict, settings: Settings, messages: dict) -> dict:
+    """The blog's own facts as context variables (dialog.yml lists them): its title, who writes it,
+    how many posts it has, its first topic and a question it answers."""
+    from knowledge import catalog
+
+    posts = retriever.current_posts()
+    names, count = catalog.authors(posts.values(), meta.get("blog_author") or "", settings.site.main_author_share,
+                                   settings.site.authors_shown)
+    if count > 1:
+        joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {messages['list_and']} {names[-1]}"
+        author = messages["authors_many"].format(count=count, names=joined)
+    else:
+        author = names[0] if names else messages["author_unknown"]
+    topics = [topic for topic, _ in catalog.topic_list(posts, retriever.post_vectors, settings.topics)]
+    if not topics and posts:      # a blog too small for topics: its newest post's title stands in
+        topics = [catalog.newest(posts.values(), 1)[0].title]
+    question = catalog.example_question(retriever.question_headings(), topics, settings.topics.example_min_words,
+                                        settings.topics.example_max_words)
+    context = {"author": author, "blog_title": meta.get("blog_title") or "this blog", "post_count": len(posts)}
+    if topics:
+        context["example_topic"] = topics[0]
+        context["example_question"] = question or messages["example_question"].format(topic=topics[min(1, len(topics) - 1)])
+    return context

@@ -70,6 +70,12 @@ class _Turn:
         return {"anything_else": True, "welcome": self.welcome, "conversation_start": self.start}.get(name, False)
 
 
+def _fill(text: str, context: dict, escape=str) -> str:
+    """`text` with each $variable the context holds replaced by its value (passed through `escape`)."""
+    return _VARIABLE.sub(lambda m: escape(str(context[m.group(1)])) if context.get(m.group(1)) is not None
+                         else m.group(0), text)
+
+
 class DialogEngine:
     """Runs turns. `actions` is an action client (in-process or HTTP); `store` a tracker store."""
 
@@ -303,11 +309,10 @@ class DialogEngine:
         context = turn.conversation.context
         for name, value in node.context.items():
             context[name] = value
-        if node.response and node.response.texts:
-            self._say(turn, BotMessage(self._response_text(node, turn),
-                                       buttons=[Button(label, value) for label, value in node.response.buttons]))
-        elif node.response and node.response.buttons:
-            self._say(turn, BotMessage("", buttons=[Button(label, value) for label, value in node.response.buttons]))
+        if node.response and (node.response.texts or node.response.buttons):
+            # A button's label and value are text, shown and sent as they are: $variables are not escaped.
+            buttons = [Button(_fill(label, context), _fill(value, context)) for label, value in node.response.buttons]
+            self._say(turn, BotMessage(self._response_text(node, turn) if node.response.texts else "", buttons=buttons))
         if node.action:
             yield from self._call_action(node.action, turn)
             if turn.cancel is not None and turn.cancel.is_set():
@@ -330,10 +335,8 @@ class DialogEngine:
             index = counters.get(node.id, 0)
             text = texts[min(index, len(texts) - 1)]
             counters[node.id] = index + 1
-        context = turn.conversation.context
         # Context values may hold a reader's words: they are text, never markup.
-        return _VARIABLE.sub(lambda m: escape_markdown(context[m.group(1)]) if context.get(m.group(1)) is not None
-                             else m.group(0), text)
+        return _fill(text, turn.conversation.context, escape_markdown)
 
     # -- slots ----------------------------------------------------------------------------------
 

@@ -16,7 +16,9 @@ _SELECTIONS = ("sequential", "random", "multiline")
 _MESSAGES = {"disambiguation": "Did you mean:", "none_of_the_above": "None of the above",
              "action_failed": "Sorry, something went wrong on my side. Please try again in a moment.",
              "action_slow": "This is taking longer than usual. I'm still on it…",
-             "slot_retry": "Sorry, I didn't get that.", "slot_given_up": "Let's leave that. What else can I do for you?"}
+             "slot_retry": "Sorry, I didn't get that.", "slot_given_up": "Let's leave that. What else can I do for you?",
+             "author_unknown": "the blog's author", "authors_many": "{count} authors, most often {names}",
+             "list_and": "and", "example_question": "what did you write about {topic}?"}
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from knowledge.chunking import split_sentences
-from knowledge.embedder import get_embedder
+from knowledge.embedder import get_embedder, vocabulary
 from knowledge.generator import GeneratorError, get_generator
 from knowledge.grounding import LIST_ITEM, SourceSentence, SupportChecker, SupportedSentence, complete_sentences
 from knowledge.markup import valid_unicode
@@ -26,6 +26,7 @@ from knowledge.prompts import Prompts, load_prompts
 from knowledge.retrieval import Hit, Retriever
 from knowledge.settings import Settings
 from knowledge.summaries import summarize_post
+from knowledge.voice import Voice
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class AnswerComposer:
         self.progress = progress
         self._generator = None
         self._generator_error: str | None = None
+        self._voice: Voice | None = None
 
     def generator(self):
         """The configured generator, loaded on first use; None when the configuration names none
@@ -117,6 +119,13 @@ class AnswerComposer:
                 self._generator_error = str(exc)
                 log.warning("generator unavailable, answering extractively: %s", exc)
         return self._generator
+
+    def voice(self) -> Voice:
+        """The rules that put the author's first person into the assistant's voice (prompts.yml
+        `voice`), with the embedder's vocabulary as the words they may use."""
+        if self._voice is None:
+            self._voice = Voice(self.prompts.voice, vocabulary(self.settings.embedder))
+        return self._voice
 
     def answer(self, question: str) -> Answer:
         for event in self.stream_answer(question):
@@ -144,7 +153,7 @@ class AnswerComposer:
             yield Final(answer)
             return
         passages, checker, evidence, question_vector = self._evidence(question, hits, kind)
-        citer = Citer(passages)
+        citer = Citer(passages, self.voice(), self.retriever.meta().get("blog_author") or "")
         # The reader sees at once which post the answer comes from, while the answer is written.
         intro = citer.intro(self.prompts.answer_intro_earliest if kind == "earliest" else self.prompts.answer_intro,
                             evidence[0][0].passage)
@@ -427,8 +436,10 @@ def _month_year(date: str) -> str:
 class Citer:
     """Numbers cited posts in order of first mention and puts [n] after each run of sentences."""
 
-    def __init__(self, passages: list[PromptPassage]):
+    def __init__(self, passages: list[PromptPassage], voice: Voice | None = None, site_author: str = ""):
         self.passages = {p.number: p for p in passages}
+        self.voice = voice              # the author's first person in the assistant's voice
+        self.site_author = site_author
         self.order: dict[int, int] = {}
         self.parts: list[str] = []
         self.sentences = 0
@@ -448,15 +459,23 @@ class Citer:
         """Consecutive sentences of one post, its marker after the last; list items on lines of their own."""
         number = self.order.setdefault(run[0].passage, len(self.order) + 1)
         self.sentences += len(run)
+        texts, opening, closing = [" ".join(sentence.text.split()) for sentence in run], "", ""
+        if self.voice is not None:
+            authors = self.passages[run[0].passage].hit.post.authors
+            texts, opening, closing = self.voice.in_voice(texts, authors, self.site_author)
         pieces = []
         for position, sentence in enumerate(run):
-            text = " ".join(sentence.text.split())
+            text = texts[position]
             item = LIST_ITEM.match(text)
             if item:
                 text = "- " + text[item.end():]
+            if position == 0 and opening:       # "Niklas Heidloff writes: “…"
+                text = "- " + opening + text[2:] if item else opening + text
             last = position == len(run) - 1
             list_follows = not last and LIST_ITEM.match(run[position + 1].text)
-            if last:
+            if last and closing:
+                text = f"{text.rstrip(':;,')}{closing} [{number}]"
+            elif last:
                 end = text[-1] if text[-1:] in (".", "!", "?") else "."
                 body = text[:-1].rstrip() if text[-1:] in (".", "!", "?") else text.rstrip(":;,")
                 text = f"{body} [{number}]{end}" if not item else f"{body} [{number}]"

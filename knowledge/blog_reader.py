@@ -67,6 +67,7 @@ class Blog:
     rules: object = None               # the generator's address rules (site_generators)
     languages: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)   # about the site itself (its configuration)
+    byline: re.Pattern | None = None   # a byline among a post's first lines (`byline_pattern`)
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -75,7 +76,8 @@ class Blog:
     def rules_signature(self) -> str:
         """Changes whenever the addresses of unchanged files could change (for ingest's fingerprints)."""
         content = self.content_dir.relative_to(self.root).as_posix() if self.content_dir else ""
-        return f"{self.kind}|{content}|{self.rules!r}"
+        byline = self.byline.pattern if self.byline else ""
+        return f"{self.kind}|{content}|{self.rules!r}|{byline}"
 
     def page(self, path: Path) -> gen.PageFile:
         """Where a file sits, as the generators see it."""
@@ -186,7 +188,8 @@ def open_blog(path: str | Path, site: SiteSettings) -> Blog:
     if not files:
         raise BlogError(f"no markdown posts found in {path}")
     params = config.get("params") if isinstance(config.get("params"), dict) else {}
-    author = config.get("author") or params.get("author") or ""
+    extra = config.get("extra") if isinstance(config.get("extra"), dict) else {}     # Zola
+    author = config.get("author") or params.get("author") or extra.get("author") or ""
     if isinstance(author, dict):
         author = author.get("name") or ""
     if isinstance(author, list):
@@ -194,7 +197,8 @@ def open_blog(path: str | Path, site: SiteSettings) -> Blog:
     return Blog(root=found.root, kind=found.kind, base_url=base_url.rstrip("/"), permalink_pattern=pattern,
                 files=files, title=str(config.get("title") or ""), author=str(author or ""),
                 content_dir=found.content_dir if found.kind in ("hugo", "zola") else None,
-                rules=gen.rules_for(found, pattern), languages=languages, warnings=list(found.warnings))
+                rules=gen.rules_for(found, pattern), languages=languages, warnings=list(found.warnings),
+                byline=byline_pattern(site.byline_labels))
 
 
 def _decode(raw: bytes) -> tuple[str | None, str | None]:
@@ -230,6 +234,66 @@ def _authors(meta: dict) -> list[str]:
                 name = str(item).strip()
                 if name not in names:
                     names.append(name)
+    return names
+
+
+_MARKUP = r"(?:\*\*|__|<b>|</b>|<strong>|</strong>|\*|_)?"
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_BYLINE_LINES = 3     # a byline comes first: it is looked for among the first three lines with text
+
+
+def byline_pattern(labels: list[str]) -> re.Pattern | None:
+    """A line that starts with one of `labels` (bold or not) and a colon: "**Authors:** A (X), B"."""
+    labels = [re.escape(label.strip()).replace("\\ ", r"\s+") for label in labels if label.strip()]
+    if not labels:
+        return None
+    return re.compile(rf"^\s*{_MARKUP}\s*(?:{'|'.join(sorted(labels, key=len, reverse=True))})\s*{_MARKUP}\s*:"
+                      rf"\s*{_MARKUP}\s*(.*)$", re.I)
+
+
+def byline_authors(body: str, pattern: re.Pattern | None) -> list[str]:
+    """The names of a byline among the body's first lines ("**Author:** Jane Doe (Example Corp)"),
+    with affiliations and links dropped; names on the lines after a bare "**Authors:**" count too."""
+    if pattern is None:
+        return []
+    lines = body.splitlines()
+    seen = 0
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        seen += 1
+        if seen > _BYLINE_LINES:
+            return []
+        match = pattern.match(line)
+        if not match:
+            continue
+        text = match.group(1).strip()
+        if not text:      # the names follow, up to the next blank line
+            rest = []
+            for following in lines[number + 1:]:
+                if not following.strip():
+                    break
+                rest.append(following.strip().lstrip("-*+ ").strip())
+            text = "; ".join(rest)
+        return _names(text)
+    return []
+
+
+def _names(text: str) -> list[str]:
+    """"A (X), B and C (Y)" -> [A, B, C]; "A, Title, Org; B, Title, Org" -> [A, B]; "A, Org" -> [A]
+    (without parentheses a comma ends the name, as in "Name, Title, Company"); "A and B" -> [A, B]."""
+    text = _LINK.sub(r"\1", html.unescape(text)).replace("*", "").replace("<br>", ";")
+    names: list[str] = []
+    parts = [p for p in re.split(r";", text) if p.strip()]
+    for part in parts:
+        if "(" in part:
+            items = re.split(r",(?![^(]*\))|\s+and\s+|\s+&\s+", part)
+        else:      # "Name, Title, Org": the name comes first
+            items = re.split(r"\s+and\s+|\s+&\s+", part.split(",")[0])
+        for item in items:
+            name = " ".join(re.sub(r"\([^)]*\)?", " ", item).strip(" _.:").split())
+            if name and name[0].isalpha() and len(name.split()) <= 5 and name not in names:
+                names.append(name)
     return names
 
 
@@ -335,7 +399,7 @@ def read_post(blog: Blog, path: Path, max_bytes: int, raw: bytes | None = None) 
     permalink = explicit or rules.pattern_path(meta, page, date, raw_title, slug, categories)
     return Post(
         source=name, title=title, date=date, permalink=permalink, url=blog.base_url + permalink,
-        tags=tags, categories=categories, body=body, authors=_authors(meta),
+        tags=tags, categories=categories, body=body, authors=_authors(meta) or byline_authors(body, blog.byline),
         aliases=[blog.base_url + a for a in rules.aliases(meta, page)],
     ), warnings
 

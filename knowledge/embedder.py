@@ -47,6 +47,17 @@ def model_path(setting: str) -> Path:
     return path
 
 
+def vocabulary(settings: EmbedderSettings) -> set[str]:
+    """The whole words of the embedding model's WordPiece vocabulary (`vocab.txt`): a list of
+    common English words that comes with the model. Empty for a model without one."""
+    try:
+        path = model_path(settings.model) / "vocab.txt"
+        words = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, EmbedderError):
+        return set()
+    return {w.strip() for w in words if w.strip() and w.strip().isalpha()}
+
+
 def _simple_layout(path: Path) -> dict | None:
     """Pooling settings of a Transformer + Pooling (+ Normalize) folder, else None."""
     try:
@@ -82,7 +93,7 @@ class _TransformerEncoder:
     def to(self, dtype) -> None:
         self.model.to(dtype)
 
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int, pad_to: int | None = None) -> np.ndarray:
         import torch
 
         order = np.argsort([-len(t) for t in texts])   # similar lengths together: less padding
@@ -91,7 +102,8 @@ class _TransformerEncoder:
             for start in range(0, len(texts), batch_size):
                 index = order[start:start + batch_size]
                 batch = self.tokenizer([texts[i] for i in index], padding=True, truncation=True,
-                                       max_length=self.layout["max_length"], return_tensors="pt").to(self.device)
+                                       max_length=self.layout["max_length"], pad_to_multiple_of=pad_to,
+                                       return_tensors="pt").to(self.device)
                 hidden = self.model(**batch).last_hidden_state.float()
                 if self.layout["pooling"] == "cls":
                     pooled = hidden[:, 0]
@@ -113,7 +125,8 @@ class _SentenceTransformerEncoder:
     def to(self, dtype) -> None:
         self.model.to(dtype)
 
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int, pad_to: int | None = None) -> np.ndarray:
+        # sentence-transformers pads each batch to its own longest text: `pad_to` is not applied.
         return np.asarray(self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
                                             show_progress_bar=False), dtype=np.float32)
 
@@ -145,8 +158,10 @@ class Embedder:
         self.name = "all-MiniLM-L6-v2" if settings.model == "packaged" else self.path.name
         self.dimension = self.encoder.dimension
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Unit vectors for `texts`. A few short texts (queries) run on one thread."""
+    def encode(self, texts: list[str], batch_size: int = 64, pad_to: int | None = None) -> np.ndarray:
+        """Unit vectors for `texts`. A few short texts (queries) run on one thread. `pad_to`: each
+        batch is padded to a multiple of that many tokens, so batches share a few shapes (see
+        ingest.pad_to_tokens)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         import torch
@@ -159,7 +174,7 @@ class Embedder:
             if single:
                 torch.set_num_threads(1)
             try:
-                vectors = self.encoder.encode(texts, batch_size)
+                vectors = self.encoder.encode(texts, batch_size, pad_to)
             finally:
                 if single:
                     torch.set_num_threads(threads)

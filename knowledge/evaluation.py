@@ -112,6 +112,8 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
     from knowledge.grounding import SourceSentence, SupportChecker, answer_sentences
 
     posts = list(composer.retriever.current_posts().values())
+    by_permalink = {p.permalink: p for p in posts}
+    site_author = composer.retriever.meta().get("blog_author") or ""
     answerable = cited = 0
     recall_sum = abstained_ok = false_abstain = unanswerable = 0
     supported = sentences_total = 0
@@ -142,7 +144,11 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
             # posts is left out: its lines are the cited posts' titles.
             sources = [SourceSentence(text, c.number) for c in answer.citations for text in split_sentences(c.passage)]
             cfg = composer.settings.answer
-            checker = SupportChecker(sources, composer.embedder.encode, cfg.support_threshold, cfg.support_word_coverage)
+            # The answer names a post's author where the post says "I" (knowledge/voice.py).
+            given = [phrase for c in answer.citations for phrase in composer.voice().added_phrases(
+                by_permalink[c.permalink].authors if c.permalink in by_permalink else [], site_author)]
+            checker = SupportChecker(sources, composer.embedder.encode, cfg.support_threshold, cfg.support_word_coverage,
+                                     given=given)
             sentences = answer_sentences(answer.body)
             supported += sum(checker.check(s) is not None for s in sentences)
             sentences_total += len(sentences)

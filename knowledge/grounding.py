@@ -92,10 +92,13 @@ class SupportChecker:
     fluent sentences that mix the passage's topic with invented claims."""
 
     def __init__(self, sources: list[SourceSentence], encode, threshold: float, word_coverage: float = 0.75,
-                 vectors: np.ndarray | None = None, pointer: re.Pattern | None = None):
+                 vectors: np.ndarray | None = None, pointer: re.Pattern | None = None, given: list[str] = ()):
         """`vectors`: the sources' embeddings when the caller has them already. `pointer` matches the
-        sentences that only send the reader elsewhere; extractive answers leave them out."""
+        sentences that only send the reader elsewhere; extractive answers leave them out. `given`:
+        phrases the answer's voice adds (knowledge/voice.py), left out of a sentence before it is checked."""
         self.pointer = pointer
+        phrases = sorted({p.strip() for p in given if p.strip()}, key=len, reverse=True)
+        self.given = re.compile("|".join(rf"{re.escape(p)}(?:'s)?" for p in phrases)) if phrases else None
         self.sources = sources
         self.encode = encode
         self.threshold = threshold
@@ -118,6 +121,14 @@ class SupportChecker:
         words = content_words(text)
         return len(words & self.passage_words.get(passage, set())) / len(words) if words else 0.0
 
+    def _without_given(self, text: str) -> str:
+        """The sentence as checked: without the given phrases and the quotation marks around what is
+        left ("Niklas Heidloff writes: “I've changed…”" -> "I've changed…")."""
+        if self.given is None:
+            return text
+        text = " ".join(self.given.sub(" ", text).split())
+        return re.sub(r"^[\W_]+", "", text).rstrip("”\"’ ")
+
     def check(self, sentence: str, question_vector: np.ndarray | None = None,
               min_question_similarity: float = 0.0) -> SupportedSentence | None:
         """The sentence with its best source passage, or None when unsupported, a fragment or a repeat,
@@ -125,12 +136,13 @@ class SupportChecker:
         text = strip_markers(sentence)
         if len(text.split()) < MIN_WORDS or not self.sources or text.lower() in self._seen:
             return None
-        vector = self.encode([text])[0]
+        compared = self._without_given(text)
+        vector = self.encode([compared])[0]
         if question_vector is not None and float(vector @ question_vector) < min_question_similarity:
             return None
         similarity = self.vectors @ vector
         best = int(np.argmax(similarity))
-        if similarity[best] < self.threshold or self.coverage(text, self.sources[best].passage) < self.word_coverage:
+        if similarity[best] < self.threshold or self.coverage(compared, self.sources[best].passage) < self.word_coverage:
             return None
         self._seen.add(text.lower())
         return SupportedSentence(text, self.sources[best].passage, float(similarity[best]))

@@ -20,7 +20,8 @@ from knowledge.settings import Settings
 
 # Bump when parsing or chunking changes, so every post is processed again.
 # 4: generator-exact addresses (Hugo contentDir/permalinks, Zola path), authors, inline <script> dropped.
-PARSER_VERSION = "4"
+# 5: authors from a byline among the first lines when the front matter names none.
+PARSER_VERSION = "5"
 
 Progress = Callable[[str], None]
 
@@ -171,7 +172,8 @@ def _embed(conn, posts: list[store.NewPost], settings: Settings, progress: Progr
         batch = max(1, settings.ingest.embed_batch_size) * 4
         for start in range(0, len(missing), batch):
             part = missing[start:start + batch]
-            vectors = embedder.encode([t for _, t in part], batch_size=settings.ingest.embed_batch_size)
+            vectors = embedder.encode([t for _, t in part], batch_size=settings.ingest.embed_batch_size,
+                                      pad_to=settings.ingest.pad_to_tokens or None)
             rows = [(h, v.tobytes()) for (h, _), v in zip(part, vectors)]
             store.cache_embeddings(conn, rows)
             cached.update(rows)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.settings import SettingsError, config_dir, read_config_file
+from knowledge.voice import VoiceRules
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Prompts:
     pointer_sentence: re.Pattern | None = None
     list_intro: str = "Posts on this:"
     list_item: str = "- “{title}” ({month_year}) [{number}]: {summary}"
+    voice: VoiceRules = field(default_factory=VoiceRules)
 
     def question_kind(self, question: str) -> str:
         """"list" (which posts are about X?), "earliest" (when did he first write about X?), "when"
@@ -48,6 +50,30 @@ def _pattern(path: Path, raw: dict, key: str) -> re.Pattern | None:
         raise SettingsError(f"{path}: {key} is not a valid regular expression: {exc}") from None
 
 
+def _voice_rules(path: Path, raw: dict) -> VoiceRules:
+    """prompts.yml `voice` (see knowledge/voice.py); missing keys keep VoiceRules' defaults."""
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path}: voice must be a mapping")
+    rules = VoiceRules()
+
+    def words(key: str) -> dict:
+        value = raw.get(key) or {}
+        if not isinstance(value, dict):
+            raise SettingsError(f"{path}: voice.{key} must be a mapping of words")
+        return {str(k).lower().replace("’", "'"): "" if v is None else str(v) for k, v in value.items()}
+
+    rules.singular = words("singular")
+    rules.verbs_after_i = words("verbs_after_i")
+    rules.plural = frozenset(str(w).lower().replace("’", "'") for w in raw.get("plural") or [])
+    for key in ("quote", "quote_many", "unknown_author", "several_authors", "list_and"):
+        if raw.get(key):
+            setattr(rules, key, str(raw[key]))
+    for key in ("quote", "quote_many"):
+        if "{text}" not in getattr(rules, key) or "{author}" not in getattr(rules, key):
+            raise SettingsError(f"{path}: voice.{key} must contain {{author}} and {{text}}")
+    return rules
+
+
 def load_prompts(path: Path | None = None) -> Prompts:
     """Read prompts.yml; a missing key or placeholder is a SettingsError naming it."""
     path = path or config_dir() / "prompts.yml"
@@ -66,7 +92,8 @@ def load_prompts(path: Path | None = None) -> Prompts:
                           list_words=frozenset(str(w).lower() for w in raw.get("list_words") or []),
                           pointer_sentence=_pattern(path, raw, "pointer_sentence"),
                           list_intro=raw.get("list_intro") or "Posts on this:",
-                          list_item=raw.get("list_item") or Prompts.list_item)
+                          list_item=raw.get("list_item") or Prompts.list_item,
+                          voice=_voice_rules(path, raw.get("voice") or {}))
     except KeyError as exc:
         raise SettingsError(f"{path}: missing {exc.args[0]!r}") from None
     for key, text, needed in (("answer.user", prompts.user, ("{passages}", "{question}")),

@@ -94,6 +94,11 @@ def _valid_date(value: str) -> bool:
     return True
 
 
+def is_stopword(word: str) -> bool:
+    """A function word of English ("the", "about", "what's"): says nothing of a subject."""
+    return word.lower() in _STOPWORDS
+
+
 def _content_words(query: str, min_length: int) -> list[str]:
     """The query's distinct lowercased words of at least `min_length` characters, stopwords and numbers left out."""
     words = dict.fromkeys(m.group(0).lower() for m in _WORD.finditer(query))
@@ -247,6 +252,36 @@ class Retriever:
                                       (post_id,)).fetchall()
             return [(Passage(cid, heading, text, prose, 0.0), self._matrix[self._row_of_chunk[cid]])
                     for cid, heading, text, prose in rows]
+
+    def post_vectors(self) -> tuple[list[int], np.ndarray]:
+        """Every post's id and a vector for the whole post (its passages' mean, unit length), in one
+        matrix: what the post is about, for grouping posts by meaning."""
+        with self._lock:
+            self._refresh()
+            ids = sorted(self.posts)
+            if not len(self._chunk_posts):
+                return [], np.zeros((0, self._matrix.shape[1]), dtype=np.float32)
+            order = np.argsort(self._chunk_posts, kind="stable")
+            post_of_row, matrix = self._chunk_posts[order], self._matrix[order]
+            starts = np.flatnonzero(np.r_[True, post_of_row[1:] != post_of_row[:-1]])
+            sums = np.add.reduceat(matrix, starts, axis=0)
+            ids = [int(pid) for pid in post_of_row[starts]]
+            sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
+            return ids, sums.astype(np.float32)
+
+    def meta(self) -> dict[str, str]:
+        """The index's key/value facts (the blog's title and author, ...), as the index has them now."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT key, value FROM meta"))
+
+    def question_headings(self) -> list[str]:
+        """The distinct section headings that are questions ("What is Cargo?"), newest posts first."""
+        with self._lock:
+            self._refresh()
+            rows = self._conn.execute(
+                "SELECT chunks.heading FROM chunks JOIN posts ON posts.id = chunks.post_id"
+                " WHERE chunks.heading LIKE '%?' ORDER BY posts.date DESC, chunks.ordinal").fetchall()
+        return list(dict.fromkeys(heading.strip() for (heading,) in rows if heading.strip()))
 
     def current_posts(self) -> dict:
         """Every post's metadata, reloaded first if an ingest changed the index."""

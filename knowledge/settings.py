@@ -27,6 +27,9 @@ class SiteSettings:
     skip_files: list = field(default_factory=lambda: [
         "README.md", "SOURCE.md", "LICENSE.md", "CHANGELOG.md", "CONTRIBUTING.md", "CODE_OF_CONDUCT.md",
         "SECURITY.md", "SUPPORT.md"])
+    byline_labels: list = field(default_factory=lambda: ["author", "authors", "written by", "by"])
+    main_author_share: float = 0.8
+    authors_shown: int = 3
 
 
 @dataclass
@@ -34,6 +37,7 @@ class IngestSettings:
     max_file_bytes: int = 2_000_000
     chunk_chars: int = 900
     embed_batch_size: int = 64
+    pad_to_tokens: int = 64
 
 
 @dataclass
@@ -97,6 +101,18 @@ class AnswerSettings:
 
 
 @dataclass
+class TopicSettings:
+    tagged_share: float = 0.5
+    min_posts: int = 3
+    max_share: float = 0.3
+    overlap_share: float = 0.6
+    min_z: float = 3.0
+    shown: int = 12
+    example_min_words: int = 3
+    example_max_words: int = 12
+
+
+@dataclass
 class NluSettings:
     intent_threshold: float = 0.30
     disambiguation_margin: float = 0.10
@@ -146,6 +162,7 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     generator: GeneratorSettings = field(default_factory=GeneratorSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    topics: TopicSettings = field(default_factory=TopicSettings)
     nlu: NluSettings = field(default_factory=NluSettings)
     dialog: DialogSettings = field(default_factory=DialogSettings)
     web: WebSettings = field(default_factory=WebSettings)

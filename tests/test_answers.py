@@ -695,3 +695,12 @@ def test_passage_between_two_best_passages_may_start_the_answer(offline_composer
     follows = {i for i in texts for s in passage.sources if s.text in texts[i] and s.follows}
     starts = {i for i in texts for s in passage.sources if s.text in texts[i] and not s.follows}
     assert starts == {0, 1, 2} and follows == {3}, (starts, follows)
+
+
+def test_the_authors_first_person_is_said_in_the_third(offline_composer):
+    """The demo post says "I aim for at least ten varied examples per intent": the answer says it of
+    the author, by name (the blog's _config.yml), never as the assistant's own habit."""
+    answer = offline_composer.answer("How many example utterances should each intent have?")
+    assert "/article/watson-assistant-dialogs/" in [c.permalink for c in answer.citations]
+    assert "Alex Example aims for at least ten varied examples per intent" in answer.text
+    assert not re.search(r"\bI aim\b", answer.text)

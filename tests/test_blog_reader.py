@@ -483,6 +483,29 @@ def test_authors(make_blog, settings, front, expected):
     assert post.authors == expected
 
 
+@pytest.mark.parametrize("body, expected", [
+    ("**Author:** Raunak Pradip Shah (Mirantis)\n\nText.", ["Raunak Pradip Shah"]),
+    ("<b>Author</b>: Craig Box (Google)\n\nText.", ["Craig Box"]),
+    ("**Authors**: Lili Cosic (Red Hat), Frederic Branczyk (Polar Signals) and Ann Lee (X)\n\nText.",
+     ["Lili Cosic", "Frederic Branczyk", "Ann Lee"]),
+    ("**Author:**\nDaniel Bryant, Product Architect, Datawire;\nRichard Li, CEO, Datawire\n\nText.",
+     ["Daniel Bryant", "Richard Li"]),
+    ("**Author:** Aparna Sinha, Google\n\nText.", ["Aparna Sinha"]),
+    ("Authors: [Ihor Dvoretskyi](https://example.org/ihor) & Jane Doe\n\nText.", ["Ihor Dvoretskyi", "Jane Doe"]),
+    ("By default, the scheduler spreads pods.\n\nText.", []),
+    ("Intro.\n\nMore.\n\nAnd more.\n\n**Author:** Too Late\n", []),
+], ids=["bold-colon-inside", "html-bold", "list-with-affiliations", "names-on-next-lines", "name-and-company",
+        "markdown-links", "prose-by", "not-among-first-lines"])
+def test_byline_names_the_authors_when_the_front_matter_does_not(make_blog, settings, body, expected):
+    post, _ = read_one(make_blog, settings, "2020-01-01-a.md", f"---\ntitle: A\n---\n\n{body}\n")
+    assert post.authors == expected
+
+
+def test_front_matter_authors_win_over_a_byline(make_blog, settings):
+    post, _ = read_one(make_blog, settings, "2020-01-01-a.md", "---\ntitle: A\nauthor: Ann\n---\n\n**Author:** Bob\n")
+    assert post.authors == ["Ann"]
+
+
 def test_jekyll_date_from_permalink_when_no_date_key(make_blog, settings):
     post, warnings = read_one(make_blog, settings, "undated.md", "---\ntitle: U\npermalink: /2019/03/11/u/\n---\n\nText.\n")
     assert post.date == "2019-03-11" and warnings == []
@@ -704,6 +727,15 @@ def test_kubernetes_posts_links_to_each_other_resolve():
     # The one link that misses is to a Blogger-era address (`.../rbac-support-in-kubernetes.html`), which
     # the site's server redirects; no post names it.
     assert share >= 0.99, missed
+
+
+def test_kubernetes_blog_authors_come_from_bylines():
+    _, posts, _ = real_blog("kubernetes-blog")
+    named = [p for p in posts if p.authors]
+    assert len(named) > 300           # 326 bylines plus a few front-matter authors
+    names = {n for p in posts for n in p.authors}
+    assert {"Craig Box", "Sascha Grunert", "Paris Pittman"} <= names
+    assert not names & {"Google", "Red Hat", "VMware"}     # affiliations are not authors
 
 
 def test_rust_blog_gold_urls_are_post_addresses():

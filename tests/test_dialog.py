@@ -91,13 +91,23 @@ def test_greeting_events_and_sequential_variants(demo_engine):
     assert texts(demo_engine.respond(sender, "hey there")) == ["Hi again! What would you like to know?"]
 
 
-def test_help_lists_what_the_assistant_does(demo_engine):
-    result = demo_engine.respond(new_sender(), "help")
+def test_help_lists_what_the_assistant_does_with_this_blogs_own_examples(demo_engine):
+    sender = new_sender()
+    result = demo_engine.respond(sender, "help")
     assert result.intent == "help" and result.node == "help"
     message = only_message(result)
-    assert message.text.startswith("I know every post of this blog. You can:")
-    assert "posts from 2021" in message.text
-    assert [b.payload for b in message.buttons] == ["What are the latest posts?", "What topics do you write about?"]
+    assert message.text.startswith("I know all 15 posts of Demo Tech Blog. You can:")
+    # The examples are the blog's: its first topic, and a question about one of its topics.
+    topics = [line for line in texts(demo_engine.respond(new_sender(), "What topics do you write about?"))[0].splitlines()
+              if line.startswith("- ")]
+    first_topic = topics[0][2:].rsplit(" (", 1)[0]
+    assert f"“posts about {first_topic}”" in message.text
+    example = message.buttons[0].payload
+    assert f"“{example}”" in message.text and example != "$example_question"
+    assert [b.payload for b in message.buttons[1:]] == ["What are the latest posts?", "What topics do you write about?"]
+    # The example question is one the blog answers: pressing it cites a post.
+    answer = demo_engine.respond(sender, example)
+    assert any(cited(m) for m in answer.messages), texts(answer)
 
 
 def test_about_author_fills_the_author_variable(demo_engine):
@@ -502,3 +512,13 @@ def test_anything_else_catches_the_rest(custom):
     result = custom.respond(new_sender(), "xyz")
     assert result.intent is None and result.node == "anything_else"
     assert texts(result) == ["Fallback."]
+
+
+def test_when_did_the_blog_first_write_about_gets_a_date_even_when_taken_for_a_search(demo_engine):
+    """The NLU takes "when did you first write about X?" for a request for posts; the answer is still
+    the earliest post about X with its month, not a list."""
+    result = demo_engine.respond(new_sender(), "When did you first write about Tekton?")
+    message = result.messages[-1]
+    assert message.text.startswith("The earliest post I found on this is “Tekton Pipelines on Kubernetes")
+    assert "(November 2020)" in message.text
+    assert cited(message)[0] == "/article/tekton-pipelines/"
