@@ -312,6 +312,8 @@ class DialogEngine:
         if node.response and (node.response.texts or node.response.buttons):
             # A button's label and value are text, shown and sent as they are: $variables are not escaped.
             buttons = [Button(_fill(label, context), _fill(value, context)) for label, value in node.response.buttons]
+            # A button naming a variable the context does not hold ($example_question of an empty blog) is not offered.
+            buttons = [button for button in buttons if not _VARIABLE.search(button.title + button.payload)]
             self._say(turn, BotMessage(self._response_text(node, turn) if node.response.texts else "", buttons=buttons))
         if node.action:
             yield from self._call_action(node.action, turn)

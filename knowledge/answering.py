@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from knowledge.chunking import split_sentences
-from knowledge.embedder import get_embedder, vocabulary
+from knowledge.embedder import get_embedder
 from knowledge.generator import GeneratorError, get_generator
 from knowledge.grounding import LIST_ITEM, SourceSentence, SupportChecker, SupportedSentence, complete_sentences
 from knowledge.markup import valid_unicode
@@ -121,10 +121,9 @@ class AnswerComposer:
         return self._generator
 
     def voice(self) -> Voice:
-        """The rules that put the author's first person into the assistant's voice (prompts.yml
-        `voice`), with the embedder's vocabulary as the words they may use."""
+        """The rules that put the author's first person into the assistant's voice (prompts.yml `voice`)."""
         if self._voice is None:
-            self._voice = Voice(self.prompts.voice, vocabulary(self.settings.embedder))
+            self._voice = Voice(self.prompts.voice)
         return self._voice
 
     def answer(self, question: str) -> Answer:
@@ -221,6 +220,10 @@ class AnswerComposer:
         buffer, pieces, dropped, streaming = "", 0, 0, False
 
         def accepted(sentence: str) -> SupportedSentence | None:
+            # The model speaking as "I" or "we" would put words in the author's mouth: such a
+            # sentence is dropped like an unsupported one (the evidence is quoted with attribution).
+            if self.voice().first_person(sentence):
+                return None
             return checker.check(sentence, question_vector, cfg.answer_similarity)
 
         def release() -> Iterator[Token]:
@@ -487,7 +490,8 @@ class Citer:
             self._in_list = bool(item) or (sentence.in_item and self._in_list)
             if sentence.code and last:
                 # "Run this command [1]:" and the command, as a code block.
-                pieces[-1] = pieces[-1][:-1] + ":" if pieces[-1].endswith(".") else pieces[-1]
+                pieces[-1] = pieces[-1][:-1] + ":" if pieces[-1].endswith(".") else \
+                    pieces[-1] + ":" if closing else pieces[-1]
                 pieces.append(f"\n```\n{sentence.code}\n```")
                 self._in_list = True   # what comes next starts a new paragraph
         part = "".join(pieces)

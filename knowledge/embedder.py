@@ -47,17 +47,6 @@ def model_path(setting: str) -> Path:
     return path
 
 
-def vocabulary(settings: EmbedderSettings) -> set[str]:
-    """The whole words of the embedding model's WordPiece vocabulary (`vocab.txt`): a list of
-    common English words that comes with the model. Empty for a model without one."""
-    try:
-        path = model_path(settings.model) / "vocab.txt"
-        words = path.read_text(encoding="utf-8").split("\n")
-    except (OSError, EmbedderError):
-        return set()
-    return {w.strip() for w in words if w.strip() and w.strip().isalpha()}
-
-
 def _simple_layout(path: Path) -> dict | None:
     """Pooling settings of a Transformer + Pooling (+ Normalize) folder, else None."""
     try:

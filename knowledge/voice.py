@@ -3,9 +3,9 @@
 A sentence a post says in the first person ("I've done a couple of changes", "check out my posts")
 would read as if the assistant had done it. `Voice.third_person` rewrites the singular first person
 with the author's name ("Niklas Heidloff has done a couple of changes") by small grammar rules and
-checks the result: no first-person word may be left and every verb it had to change must be a word
-the embedder's vocabulary knows ("uses", not "deploys" when the vocabulary lacks it). What fails the
-check, and anything said as "we", is quoted with attribution instead ("Niklas Heidloff writes: “…”").
+checks the result: the word after "I" must be one the rules know how to turn ("am", "have", "can"),
+and no first-person word may be left. What fails the check, and anything said as "we", is quoted with
+attribution instead ("Niklas Heidloff writes: “…”").
 The words and templates are in prompts.yml `voice`.
 """
 
@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 from knowledge.retrieval import is_stopword
 
-# A word, with its contraction ("I've"); "I/O" or "x-I" are not words of their own.
-_TOKEN = re.compile(r"(?<![\w/’'-])[A-Za-z]+(?:['’][A-Za-z]+)?(?![\w/-])")
+# A word, with its contraction ("I've"); "I/O", "x-I", "my.cnf" or "my.example.com" are not words of their own.
+_TOKEN = re.compile(r"(?<![\w/’'.-])[A-Za-z]+(?:['’][A-Za-z]+)?(?![\w/-]|\.\w)")
+# Where a sentence (or a list item) starts: a word put there is capitalized.
+_STARTS = re.compile(r"(?:^|[.!?:])\s*[\"“(]?$|^\s*(?:[-*+]|\d+\.)\s+$")
 
 
 @dataclass
@@ -37,9 +39,8 @@ class VoiceRules:
 class Voice:
     """Turns a post's first-person sentences into the assistant's voice (see the module docstring)."""
 
-    def __init__(self, rules: VoiceRules, known_words: set[str]):
+    def __init__(self, rules: VoiceRules):
         self.rules = rules
-        self.known_words = known_words
 
     def author_label(self, authors: list[str], site_author: str) -> tuple[str, bool]:
         """(who to name for a post, whether that is several people)."""
@@ -105,7 +106,7 @@ class Voice:
                 end = verb.end()
                 skip_next = True
             replacement = replacement.format(author=author if not out else _short(author))
-            if match.start() == 0 or re.search(r"[.!?:]\s*[\"“(]?$", text[:match.start()]):
+            if _STARTS.search(text[:match.start()]):
                 replacement = replacement[:1].upper() + replacement[1:]
             out.append(text[position:match.start()] + replacement)
             position = end
@@ -114,17 +115,11 @@ class Voice:
         return result if not self.first_person(result) else None
 
     def _agree(self, verb: str) -> str | None:
-        """The verb after "I" as it goes after "he": from the rules' table, else the -s form when
-        the vocabulary knows it ("use" -> "uses"), else None (a past form cannot be told apart)."""
-        lower = verb.lower()
-        if lower in self.rules.verbs_after_i:
-            return self.rules.verbs_after_i[lower] or verb
-        if lower.endswith("ed"):
-            return verb
-        for form in _third_person_forms(lower):
-            if form in self.known_words:
-                return form
-        return None
+        """The word after "I" as it goes after the author's name, from the rules' table ("am" ->
+        "is", "can" stays); None for any other word: "I use" / "I read" / "I thought" cannot be told
+        apart by rules this small, so such a sentence is quoted, never turned wrongly."""
+        changed = self.rules.verbs_after_i.get(verb.lower().replace("’", "'"))
+        return None if changed is None else changed or verb
 
     def in_voice(self, sentences: list[str], authors: list[str], site_author: str) -> tuple[list[str], str, str]:
         """A run of one post's sentences for the answer, as (sentences, opening, closing): as they are
@@ -150,11 +145,3 @@ def _short(author: str) -> str:
     if 2 <= len(words) <= 3 and all(w[:1].isupper() for w in words) and not is_stopword(words[0]):
         return words[0]
     return author
-
-
-def _third_person_forms(verb: str) -> list[str]:
-    if verb.endswith("y") and len(verb) > 2 and verb[-2] not in "aeiou":
-        return [verb[:-1] + "ies"]
-    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
-        return [verb + "es"]
-    return [verb + "s"]

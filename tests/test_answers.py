@@ -698,9 +698,10 @@ def test_passage_between_two_best_passages_may_start_the_answer(offline_composer
 
 
 def test_the_authors_first_person_is_said_in_the_third(offline_composer):
-    """The demo post says "I aim for at least ten varied examples per intent": the answer says it of
-    the author, by name (the blog's _config.yml), never as the assistant's own habit."""
+    """The demo post says "I aim for at least ten varied examples per intent": the answer quotes it
+    as the author's, by name (the blog's _config.yml), never as the assistant's own habit."""
     answer = offline_composer.answer("How many example utterances should each intent have?")
     assert "/article/watson-assistant-dialogs/" in [c.permalink for c in answer.citations]
-    assert "Alex Example aims for at least ten varied examples per intent" in answer.text
-    assert not re.search(r"\bI aim\b", answer.text)
+    quoted = re.search(r"Alex Example writes: “([^”]*)” \[\d\]", answer.text)
+    assert quoted and "I aim for at least ten varied examples per intent" in quoted.group(1), answer.text
+    assert not re.search(r"\bI aim\b", answer.text.replace(quoted.group(0), ""))

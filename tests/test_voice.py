@@ -1,11 +1,10 @@
 """The author's first person in the assistant's voice: rewritten by rules that check themselves,
-else quoted with attribution (fast: the rules, prompts.yml and the packaged model's vocabulary)."""
+else quoted with attribution (fast: the rules and prompts.yml)."""
 
 from __future__ import annotations
 
 import pytest
 
-from knowledge.embedder import vocabulary
 from knowledge.prompts import load_prompts
 from knowledge.settings import load_settings
 from knowledge.voice import Voice
@@ -13,17 +12,18 @@ from knowledge.voice import Voice
 
 @pytest.fixture(scope="module")
 def voice() -> Voice:
-    return Voice(load_prompts().voice, vocabulary(load_settings().embedder))
+    return Voice(load_prompts().voice)
 
 
 @pytest.mark.parametrize("sentence, expected", [
     ("I've done a couple of changes marked in the code.", "Niklas Heidloff has done a couple of changes marked in the code."),
     ("I do not have a data-centre GPU.", "Niklas Heidloff does not have a data-centre GPU."),
-    ("I use Podman on my laptop.", "Niklas Heidloff uses Podman on Niklas's laptop."),
+    ("I have Podman on my laptop.", "Niklas Heidloff has Podman on Niklas's laptop."),
     ("My team has created a demo.", "Niklas Heidloff's team has created a demo."),
+    ("- I can run it on a CPU.", "- Niklas Heidloff can run it on a CPU."),
+    ("Set the host to my.example.com and edit my.cnf.", "Set the host to my.example.com and edit my.cnf."),
     ("If you want more, check out my previous posts.", "If you want more, check out Niklas Heidloff's previous posts."),
     ("I'm using LoRA.", "Niklas Heidloff is using LoRA."),
-    ("I tried it twice.", "Niklas Heidloff tried it twice."),
     ("The I/O layer is fast.", "The I/O layer is fast."),
 ])
 def test_singular_first_person_is_turned_into_the_third(voice, sentence, expected):
@@ -33,7 +33,10 @@ def test_singular_first_person_is_turned_into_the_third(voice, sentence, expecte
 
 @pytest.mark.parametrize("sentence", [
     "Over the last year, we've seen how smaller models can be fine-tuned.",   # "we": whose?
-    "I wrote about this before.",         # "wrote" + s is no word: a past form the rules cannot tell
+    "I wrote about this before.",         # a past form: the rules do not guess
+    "I use Podman.",                      # present or past, verb or not: not guessed either
+    "I thought it was easy.",             # ("thoughts" is a word, but no verb here)
+    "I need to fix it.",                  # ("-ed" is no sign of a past form)
     "I'd rather use Helm.",               # would or had
     "I taught myself Rust.",
 ])
