@@ -46,9 +46,13 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub("", text).strip()
 
 
+# A sentence that ends inside a quotation ('…today.” [1] Next') ends after the quotation marks.
+_QUOTED_END = re.compile(r"([.!?][”\"’)]+)\s+")
+
+
 def answer_sentences(text: str) -> list[str]:
     """The sentences of an answer, citation markers removed, fragments dropped."""
-    sentences = [strip_markers(s) for s in split_sentences(text)]
+    sentences = [s.strip() for s in split_sentences(_QUOTED_END.sub("\\1\n", strip_markers(text)))]
     return [s for s in sentences if len(s.split()) >= MIN_WORDS]
 
 

@@ -76,3 +76,12 @@ def test_the_authors_name_counts_as_the_posts_own_words_when_an_answer_is_checke
     assert checker(voice.added_phrases([], "Niklas Heidloff")).check(said) is not None
     quoted = "Niklas Heidloff writes: “I've changed the code in a couple of places.”"
     assert checker(voice.added_phrases([], "Niklas Heidloff")).check(quoted) is not None
+
+
+def test_a_quoted_run_is_checked_sentence_by_sentence():
+    from knowledge.grounding import answer_sentences
+
+    text = ("Jane Doe writes: “We ship the new release of the tool today. It has three new features.” [1] "
+            "The next release is planned for the spring of next year [2].")
+    assert answer_sentences(text) == ["Jane Doe writes: “We ship the new release of the tool today.",
+                                      "It has three new features.”", "The next release is planned for the spring of next year."]
