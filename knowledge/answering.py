@@ -490,8 +490,10 @@ class Citer:
             self._in_list = bool(item) or (sentence.in_item and self._in_list)
             if sentence.code and last:
                 # "Run this command [1]:" and the command, as a code block.
-                pieces[-1] = pieces[-1][:-1] + ":" if pieces[-1].endswith(".") else \
-                    pieces[-1] + ":" if closing else pieces[-1]
+                if pieces[-1].endswith("."):
+                    pieces[-1] = pieces[-1][:-1] + ":"
+                elif closing:         # “…the command” [1]:
+                    pieces[-1] += ":"
                 pieces.append(f"\n```\n{sentence.code}\n```")
                 self._in_list = True   # what comes next starts a new paragraph
         part = "".join(pieces)
