@@ -57,7 +57,7 @@ def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str 
 
 def blog_context(retriever, meta: dict, settings: Settings, messages: dict) -> dict:
     """The blog's own facts as context variables (dialog.yml lists them): its title, who writes it,
-    how many posts it has, its first topic and a question it answers."""
+    how many posts it has, its about page, its first topic and a question it answers."""
     from knowledge import catalog
 
     posts = retriever.current_posts()
@@ -74,6 +74,8 @@ def blog_context(retriever, meta: dict, settings: Settings, messages: dict) -> d
     question = catalog.example_question(retriever.question_headings(), topics, settings.topics.example_min_words,
                                         settings.topics.example_max_words)
     context = {"author": author, "blog_title": meta.get("blog_title") or "this blog", "post_count": len(posts)}
+    if meta.get("about_url"):
+        context["about_url"] = meta["about_url"]
     if topics:
         context["example_topic"] = topics[0]
         context["example_question"] = question or messages["example_question"].format(topic=topics[min(1, len(topics) - 1)])

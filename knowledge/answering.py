@@ -8,36 +8,28 @@ streamed tokens (unsupported sentences are dropped), so channels show the final 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Union
 
+from knowledge.abstention import CoverageCheck, Gap
 from knowledge.chunking import split_sentences
+from knowledge.citations import Citation, Citer, month_year
 from knowledge.embedder import get_embedder
+from knowledge.evidence import EvidenceSelector, PromptPassage, choose_passages
 from knowledge.generator import GeneratorError, get_generator
-from knowledge.grounding import LIST_ITEM, SourceSentence, SupportChecker, SupportedSentence, complete_sentences
-from knowledge.markup import valid_unicode
+from knowledge.markup import escape_markdown, valid_unicode
 from knowledge.prompts import Prompts, load_prompts
 from knowledge.retrieval import Hit, Retriever
 from knowledge.settings import Settings
 from knowledge.summaries import summarize_post
+from knowledge.support import SupportChecker, SupportedSentence, complete_sentences
 from knowledge.voice import Voice
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Citation:
-    number: int
-    title: str
-    url: str
-    permalink: str
-    passage: str = ""     # the passage of the post the answer drew on, one sentence a line
 
 
 @dataclass
@@ -80,18 +72,6 @@ class Final:
 Event = Union[Token, Final]
 
 
-@dataclass
-class PromptPassage:
-    number: int
-    hit: Hit
-    # The prose sentences of the post's best passages, in reading order (the sources for checking).
-    sources: list[SourceSentence] = field(default_factory=list)
-
-    @property
-    def sentences(self) -> list[str]:
-        return [source.text for source in self.sources]
-
-
 class AnswerComposer:
     """Answers questions from the index in `data_dir`. Load once, reuse for every question."""
 
@@ -106,6 +86,7 @@ class AnswerComposer:
         self._generator = None
         self._generator_error: str | None = None
         self._voice: Voice | None = None
+        self.coverage = CoverageCheck(self.retriever, settings.answer)
 
     def generator(self):
         """The configured generator, loaded on first use; None when the configuration names none
@@ -140,8 +121,9 @@ class AnswerComposer:
         cfg = self.settings.answer
         hits = self.retriever.search(question, k=max(cfg.posts, cfg.coverage_posts, cfg.list_posts))
         timings = {"retrieval_s": time.perf_counter() - started}
-        if self._not_covered(question, hits):
-            answer = self._abstain(question, hits, timings, started)
+        gap = self.coverage.gap(question, hits)
+        if gap is not None:
+            answer = self._abstain(question, hits, gap, timings, started)
             yield Token(answer.text)
             yield Final(answer)
             return
@@ -192,16 +174,17 @@ class AnswerComposer:
         cfg = self.settings.answer
         if kind == "earliest":
             hits = self._earliest_first(question, hits)
-        passages, question_vector, sentence_vectors = self._choose_passages(question, hits[:cfg.posts])
-        checker = SupportChecker([source for p in passages for source in p.sources],
-                                 self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors,
-                                 pointer=self.prompts.pointer_sentence)
-        evidence = checker.evidence(question, question_vector, cfg.extractive_words, cfg.other_posts_score,
-                                    anchor_passage=1 if kind in ("earliest", "when") else None,
-                                    prior={p.number: cfg.post_rank_weight * p.hit.score / max(passages[0].hit.score, 1e-9)
-                                           for p in passages},
-                                    context=cfg.sentence_context, second_run_score=cfg.second_run_score,
-                                    second_run_words=cfg.second_run_words)
+        passages, question_vector, sentence_vectors = choose_passages(self.retriever, self._encode, question,
+                                                                      hits[:cfg.posts], cfg.passages_per_post)
+        sources = [source for p in passages for source in p.sources]
+        checker = SupportChecker(sources, self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors)
+        selector = EvidenceSelector(sources, sentence_vectors, self._encode, self.prompts.pointer_sentence)
+        evidence = selector.select(question, question_vector, cfg.extractive_words, cfg.other_posts_score,
+                                   anchor_passage=1 if kind in ("earliest", "when") else None,
+                                   prior={p.number: cfg.post_rank_weight * p.hit.score / max(passages[0].hit.score, 1e-9)
+                                          for p in passages},
+                                   context=cfg.sentence_context, second_run_score=cfg.second_run_score,
+                                   second_run_words=cfg.second_run_words)
         if not evidence:
             fallback = passages[0].sentences[0] if passages[0].sentences else hits[0].snippet
             evidence = [[SupportedSentence(fallback, 1, 0.0)]]
@@ -276,23 +259,6 @@ class AnswerComposer:
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _not_covered(self, question: str, hits: list[Hit]) -> bool:
-        """True when the blog does not cover the question: the best passage is not similar enough
-        (unless the top post shares a specific word with it); the question names things no post has;
-        it names something none of the closest posts mention; or the match is weak and the best post
-        mentions a thing the question names only in passing."""
-        if not hits:
-            return True
-        cfg = self.settings.answer
-        best = max(h.similarity or 0.0 for h in hits[:cfg.posts])
-        if best < cfg.abstain_below_with_unknown_terms and self.retriever.unknown_terms(question):
-            return True
-        for name in self.retriever.rare_names(question):
-            counts = [self.retriever.mentions(name, h.post.id) for h in hits[:cfg.coverage_posts]]
-            if max(counts) == 0 or (best < cfg.abstain_below_with_names_in_passing and counts[0] < 2):
-                return True
-        return best < cfg.abstain_below and not self.retriever.specific_terms(question, hits[0])
-
     def _earliest_first(self, question: str, hits: list[Hit]) -> list[Hit]:
         """The hits with the earliest post about the question's subject first: the oldest post of the
         blog about all the question's words (besides "first", "write"…; any post that mentions them
@@ -317,9 +283,18 @@ class AnswerComposer:
     def _encode(self, texts: list[str]):
         return self.embedder.encode(texts)
 
-    def _abstain(self, question: str, hits: list[Hit], timings: dict, started: float) -> Answer:
+    def _abstain(self, question: str, hits: list[Hit], gap: Gap, timings: dict, started: float) -> Answer:
+        """The blog does not cover the question: say what it lacks, and list the closest posts if some come close."""
         related = [h for h in hits[:self.settings.answer.posts] if (h.similarity or 0.0) >= self.settings.answer.related_above][:3]
-        text = self.prompts.abstain_with_related if related else self.prompts.abstain
+        # The reader's own words, echoed: shown as typed, never as markup.
+        if gap.kind == "unknown":
+            text = self.prompts.abstain_unknown_name.format(name=escape_markdown(gap.name))
+        elif gap.kind == "not_answered":
+            text = self.prompts.abstain_name_not_answered.format(name=escape_markdown(gap.name))
+        else:
+            text = self.prompts.abstain_with_related if related else self.prompts.abstain
+        if related and gap.kind != "far":
+            text = f"{text} {self.prompts.closest_posts}"
         timings["first_token_s"] = timings["total_s"] = time.perf_counter() - started
         return Answer(question=question, text=text, citations=[], abstained=True, mode="abstained",
                       related=[Citation(i, h.post.title, h.post.url, h.post.permalink) for i, h in enumerate(related, 1)],
@@ -344,51 +319,12 @@ class AnswerComposer:
         for number, hit in enumerate(listed, 1):
             summary = summarize_post(self.retriever, hit.post.id, sentences=1, max_chars=LIST_SUMMARY_CHARS).text
             lines.append(self.prompts.list_item.format(title=hit.post.title, date=hit.post.date, number=number,
-                                                       month_year=_month_year(hit.post.date), summary=summary).rstrip(": "))
+                                                       month_year=month_year(hit.post.date), summary=summary).rstrip(": "))
             citations.append(Citation(number, hit.post.title, hit.post.url, hit.post.permalink,
                                       "\n".join(split_sentences(hit.passages[0].prose if hit.passages else ""))))
         timings["first_token_s"] = timings["total_s"] = time.perf_counter() - started
         return Answer(question=question, text="\n".join(lines), citations=citations, abstained=False, mode="listed",
                       timings={k: round(v, 4) for k, v in timings.items()}, intro=lines[0])
-
-    def _choose_passages(self, question: str, hits: list[Hit]):
-        """Each post's best passages as sentences in reading order, each passage followed by the next
-        one of the post (an answer often goes on there; it only continues extractive answers, never
-        starts one, unless it lies between two best passages). Returns the passages, the question's
-        vector and one vector per passage sentence (in passage order), which the support check and
-        the extractive answer reuse."""
-        passages = []
-        for number, hit in enumerate(hits, 1):
-            in_post = self.retriever.post_passages(hit.post.id)
-            position = {passage.chunk_id: i for i, (passage, _) in enumerate(in_post)}
-            best = {position[p.chunk_id] for p in hit.passages[:self.settings.answer.passages_per_post] if p.chunk_id in position}
-            best |= {i + 1 for i in best if i + 2 in best}   # between two best passages: part of what was found
-            taken = sorted(best | {i + 1 for i in best if i + 1 < len(in_post)})
-            prompt_passage = PromptPassage(number, hit)
-            sources = prompt_passage.sources
-            block = 0
-            for i in taken:
-                if i - 1 not in taken:   # adjacent passages read on as one block of text
-                    block += 1
-                    after = None         # the sentence a code block would follow
-                for is_code, text in _prose_and_code(in_post[i][0]):
-                    if is_code:
-                        if after is not None and not sources[after].code:
-                            sources[after].code = text
-                        continue
-                    for line in text.split("\n"):
-                        for position, sentence in enumerate(split_sentences(line)):
-                            if len(sentence.split()) >= 2 and re.search(r"[A-Za-z]{3}", sentence) \
-                                    and sentence.count("|") < 2 and sentence not in prompt_passage.sentences:
-                                sources.append(SourceSentence(sentence, number, number * 1000 + block, i not in best,
-                                                              in_item=position > 0 and bool(LIST_ITEM.match(line))))
-                                after = len(sources) - 1
-            if not sources and hit.snippet:
-                sources.append(SourceSentence(hit.snippet, number, number * 1000))
-            passages.append(prompt_passage)
-        everything = [s for p in passages for s in p.sentences]
-        vectors = self._encode([question] + everything)
-        return passages, vectors[0], vectors[1:]
 
     def _messages(self, question: str, passages: list[PromptPassage],
                   evidence: list[list[SupportedSentence]]) -> list[dict[str, str]]:
@@ -403,107 +339,4 @@ class AnswerComposer:
         return messages + [{"role": "user", "content": self.prompts.user.format(passages=listed, question=question)}]
 
 
-MAX_CODE_LINES = 12
 LIST_SUMMARY_CHARS = 220   # a listed post's sentence is cut to about this length
-
-
-def _prose_and_code(passage) -> list[tuple[bool, str]]:
-    """A passage's text in reading order as (is code, text) pieces. A code piece is cut to
-    MAX_CODE_LINES lines; its lines are those of the passage text that its prose lacks."""
-    prose_lines = set(passage.prose.split("\n"))
-    pieces: list[tuple[bool, list[str]]] = []
-    for line in passage.text.split("\n"):
-        is_code = line not in prose_lines
-        if pieces and pieces[-1][0] == is_code:
-            pieces[-1][1].append(line)
-        else:
-            pieces.append((is_code, [line]))
-    result = []
-    for is_code, lines in pieces:
-        if is_code:
-            lines = [line for line in lines if line.strip()]
-            lines = lines[:MAX_CODE_LINES] + (["…"] if len(lines) > MAX_CODE_LINES else [])
-        text = "\n".join(lines).strip("\n")
-        if text.strip():
-            result.append((is_code, text))
-    return result
-
-
-def _month_year(date: str) -> str:
-    try:
-        return dt.date.fromisoformat(date).strftime("%B %Y")
-    except ValueError:
-        return date
-
-
-class Citer:
-    """Numbers cited posts in order of first mention and puts [n] after each run of sentences."""
-
-    def __init__(self, passages: list[PromptPassage], voice: Voice | None = None, site_author: str = ""):
-        self.passages = {p.number: p for p in passages}
-        self.voice = voice              # the author's first person in the assistant's voice
-        self.site_author = site_author
-        self.order: dict[int, int] = {}
-        self.parts: list[str] = []
-        self.sentences = 0
-        self._in_list = False   # the last part ended with a list item
-
-    def intro(self, template: str, passage: int) -> str:
-        """The lead-in naming the post the answer starts from (cited as [1]); empty when the template is."""
-        if not template.strip():
-            return ""
-        self.order.setdefault(passage, 1)
-        post = self.passages[passage].hit.post
-        part = template.format(title=post.title, date=post.date, month_year=_month_year(post.date), number=1).strip()
-        self.parts.append(part)
-        return part
-
-    def add(self, run: list[SupportedSentence]) -> str:
-        """Consecutive sentences of one post, its marker after the last; list items on lines of their own."""
-        number = self.order.setdefault(run[0].passage, len(self.order) + 1)
-        self.sentences += len(run)
-        texts, opening, closing = [" ".join(sentence.text.split()) for sentence in run], "", ""
-        if self.voice is not None:
-            authors = self.passages[run[0].passage].hit.post.authors
-            texts, opening, closing = self.voice.in_voice(texts, authors, self.site_author)
-        pieces = []
-        for position, sentence in enumerate(run):
-            text = texts[position]
-            item = LIST_ITEM.match(text)
-            if item:
-                text = "- " + text[item.end():]
-            if position == 0 and opening:       # "Niklas Heidloff writes: “…"
-                text = "- " + opening + text[2:] if item else opening + text
-            last = position == len(run) - 1
-            list_follows = not last and LIST_ITEM.match(run[position + 1].text)
-            if last and closing:
-                text = f"{text.rstrip(':;,')}{closing} [{number}]"
-            elif last:
-                end = text[-1] if text[-1:] in (".", "!", "?") else "."
-                body = text[:-1].rstrip() if text[-1:] in (".", "!", "?") else text.rstrip(":;,")
-                text = f"{body} [{number}]{end}" if not item else f"{body} [{number}]"
-            elif not item and not list_follows and not re.search(r"[.!?][\"'\u201d\u2019)\]]*$", text):
-                # A line that ran into a code block or quote ("…the generated CRD:") ends as a sentence.
-                text = text.rstrip(":;,") + "."
-            separator = "\n" if item else (" " if sentence.in_item or not self._in_list else "\n\n")
-            pieces.append((separator if (pieces or self.parts) else "") + text)
-            self._in_list = bool(item) or (sentence.in_item and self._in_list)
-            if sentence.code and last:
-                # "Run this command [1]:" and the command, as a code block.
-                if pieces[-1].endswith("."):
-                    pieces[-1] = pieces[-1][:-1] + ":"
-                elif closing:         # “…the command” [1]:
-                    pieces[-1] += ":"
-                pieces.append(f"\n```\n{sentence.code}\n```")
-                self._in_list = True   # what comes next starts a new paragraph
-        part = "".join(pieces)
-        self.parts.append(part)
-        return part
-
-    def citations(self) -> list[Citation]:
-        cited = []
-        for passage_number, number in sorted(self.order.items(), key=lambda item: item[1]):
-            p = self.passages[passage_number]
-            passage = "\n".join(f"{s.text}\n{s.code}" if s.code else s.text for s in p.sources)
-            cited.append(Citation(number, p.hit.post.title, p.hit.post.url, p.hit.post.permalink, passage))
-        return cited

@@ -201,6 +201,53 @@ def open_blog(path: str | Path, site: SiteSettings) -> Blog:
                 byline=byline_pattern(site.byline_labels))
 
 
+# Where each generator keeps a site's about page, relative to its root (Jekyll) or content folder.
+_ABOUT_FILES = {
+    "jekyll": ("about.md", "about.markdown", "about.html", "about/index.md", "about/index.html", "_pages/about.md"),
+    "hugo": ("about.md", "about/index.md", "about/_index.md"),
+    "zola": ("about.md", "about/index.md", "about/_index.md", "pages/about.md"),
+}
+
+
+def about_page(blog: Blog, max_bytes: int) -> str:
+    """The address of the site's about page, or "" without one (or without the site's own address).
+    Hugo and Zola publish it like any other page (its own `url`, `slug` or `path` included); Jekyll
+    at its `permalink`, else at /about/ (an about/index page, or posts with folder addresses) or
+    /about.html. Jekyll publishes `_pages/` only where a page names its permalink."""
+    if not blog.base_url:
+        return ""
+    base = blog.content_dir or blog.root
+    for name in _ABOUT_FILES.get(blog.kind, _ABOUT_FILES["jekyll"]):
+        path = base / name
+        if not path.is_file():
+            continue
+        if blog.kind in ("hugo", "zola"):
+            page, _ = read_post(blog, path, max_bytes)
+            if page is None:
+                continue
+            return _link_safe(page.url)
+        try:
+            meta, _, error = split_front_matter(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+        meta = meta if error is None else {}
+        if meta.get("published") is False:
+            continue
+        explicit = blog.rules.explicit_path(meta, blog.page(path), None)
+        if explicit:
+            return _link_safe(blog.base_url + explicit)
+        if name.startswith("_pages/"):
+            continue
+        folder = name.startswith("about/") or blog.permalink_pattern.endswith("/")
+        return _link_safe(blog.base_url + ("/about/" if folder else "/about.html"))
+    return ""
+
+
+def _link_safe(url: str) -> str:
+    """The address with the characters that would end a Markdown link encoded."""
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
 def _decode(raw: bytes) -> tuple[str | None, str | None]:
     """Text of a file, or (None, reason) for a binary one; a second value is a warning."""
     if b"\x00" in raw[:8192]:

@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from knowledge.retrieval import is_stopword
+from knowledge.words import is_stopword
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#]*(?:[.-][A-Za-z0-9+#]+)*")
 # Title words that say nothing about a topic.

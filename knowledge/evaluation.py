@@ -109,7 +109,7 @@ def percentile(values: list[float], share: float) -> float:
 def evaluate_answers(composer, questions: list[dict], progress=lambda done, total: None) -> dict:
     """Citation hit, keyword recall, abstention, support and latency of `composer` on `questions`."""
     from knowledge.chunking import split_sentences
-    from knowledge.grounding import SourceSentence, SupportChecker, answer_sentences
+    from knowledge.support import SourceSentence, SupportChecker, answer_sentences
 
     posts = list(composer.retriever.current_posts().values())
     by_permalink = {p.permalink: p for p in posts}

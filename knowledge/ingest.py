@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from knowledge import index as store
-from knowledge.blog_reader import Blog, Post, distinct_urls, open_blog, read_post
+from knowledge.blog_reader import Blog, Post, about_page, distinct_urls, open_blog, read_post
 from knowledge.chunking import chunk_sections, embedding_text
 from knowledge.markdown_text import markdown_sections
 from knowledge.settings import Settings
@@ -149,7 +149,7 @@ def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
                 keep = {_cache_key(settings, embedding_text(title, heading, prose)) for title, heading, prose in conn.execute(
                     "SELECT posts.title, chunks.heading, chunks.prose FROM chunks JOIN posts ON posts.id = chunks.post_id")}
                 store.prune_embedding_cache(conn, keep)
-            store.set_meta(conn, {"blog_title": blog.title, "blog_author": blog.author})
+            store.set_meta(conn, {"blog_title": blog.title, "blog_author": blog.author, "about_url": about_page(blog, settings.ingest.max_file_bytes)})
             report.indexed = len(changed)
             report.removed = len(removals)
         finally:

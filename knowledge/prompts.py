@@ -17,6 +17,9 @@ class Prompts:
     passage: str
     abstain: str
     abstain_with_related: str
+    abstain_unknown_name: str = "I couldn't find anything about {name} in the blog."
+    abstain_name_not_answered: str = "I couldn't find a post about {name} that answers this."
+    closest_posts: str = "These posts come closest:"
     answer_intro: str = ""
     answer_intro_earliest: str = ""
     earliest_question: re.Pattern | None = None
@@ -82,6 +85,9 @@ def load_prompts(path: Path | None = None) -> Prompts:
     try:
         prompts = Prompts(system=answer.get("system") or "", user=answer["user"], passage=answer["passage"],
                           abstain=raw["abstain"], abstain_with_related=raw["abstain_with_related"],
+                          abstain_unknown_name=raw.get("abstain_unknown_name") or Prompts.abstain_unknown_name,
+                          abstain_name_not_answered=raw.get("abstain_name_not_answered") or Prompts.abstain_name_not_answered,
+                          closest_posts=raw.get("closest_posts") or Prompts.closest_posts,
                           answer_intro=raw.get("answer_intro") or "",
                           answer_intro_earliest=raw.get("answer_intro_earliest") or raw.get("answer_intro") or "",
                           earliest_question=_pattern(path, raw, "earliest_question"),
@@ -98,7 +104,9 @@ def load_prompts(path: Path | None = None) -> Prompts:
         raise SettingsError(f"{path}: missing {exc.args[0]!r}") from None
     for key, text, needed in (("answer.user", prompts.user, ("{passages}", "{question}")),
                               ("answer.passage", prompts.passage, ("{text}",)),
-                              ("list_item", prompts.list_item, ("{number}",))):
+                              ("list_item", prompts.list_item, ("{number}",)),
+                              ("abstain_unknown_name", prompts.abstain_unknown_name, ("{name}",)),
+                              ("abstain_name_not_answered", prompts.abstain_name_not_answered, ("{name}",))):
         for placeholder in needed:
             if placeholder not in text:
                 raise SettingsError(f"{path}: {key} must contain {placeholder}")

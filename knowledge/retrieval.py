@@ -7,7 +7,6 @@ posts of that time.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 import threading
@@ -20,19 +19,9 @@ from knowledge import index as store
 from knowledge.markup import valid_unicode
 from knowledge.query_dates import date_window
 from knowledge.settings import Settings
+from knowledge.words import STOPWORDS, WORD, is_calendar_word, query_words, stem
 
 MODES = ("hybrid", "bm25", "dense")
-_WORD = re.compile(r"[\w][\w.+#-]*[\w+#]|\w", re.UNICODE)
-_STOPWORDS = frozenset("""
-a about above after again all also am an and any are as at be because been before being below between both
-but by can could did do does doing done down during each few for from further get got had has have having he
-her here hers him his how i if in into is it its itself just me more most my no nor not now of off on once
-only or other our ours out over own same she should so some such than that the their theirs them then there
-these they this those through to too under until up very was we were what when where which while who whom
-why will with would you your yours he's i'm it's what's don't does doesn't did didn't can't
-""".split())
-# Words that look like names in a question but name no subject.
-_NOT_NAMES = frozenset(w.lower() for w in list(calendar.month_name[1:]) + list(calendar.day_name))
 _NAME = re.compile(r"[A-Za-z][\w.+#-]*[\w+#]")
 SNIPPET_CHARS = 320
 PASSAGE_RRF_K = 60   # passages of one post are ranked by reciprocal-rank fusion of BM25 and dense
@@ -94,31 +83,14 @@ def _valid_date(value: str) -> bool:
     return True
 
 
-def is_stopword(word: str) -> bool:
-    """A function word of English ("the", "about", "what's"): says nothing of a subject."""
-    return word.lower() in _STOPWORDS
-
-
-def _content_words(query: str, min_length: int) -> list[str]:
-    """The query's distinct lowercased words of at least `min_length` characters, stopwords and numbers left out."""
-    words = dict.fromkeys(m.group(0).lower() for m in _WORD.finditer(query))
-    return [w for w in words if len(w) >= min_length and w not in _STOPWORDS and not w.isdigit()]
-
-
-_SUFFIXES = ("ations", "ation", "ings", "ing", "es", "s", "ed", "e")
-
-
-def _stem(word: str) -> str:
-    """The word without its ending ("quantization" -> "quantiz", "operators" -> "operator")."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[:-len(suffix)]
-    return word
+def _deletions(word: str) -> list[str]:
+    """The word with one letter left out, in each position."""
+    return [word[:i] + word[i + 1:] for i in range(len(word))]
 
 
 def fts_query(text: str) -> str | None:
     """An FTS5 MATCH expression: the query's content words, any of them (BM25 ranks by all)."""
-    words = [w for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in _STOPWORDS]
+    words = [w for w in (m.group(0).lower() for m in WORD.finditer(text)) if w not in STOPWORDS]
     words = list(dict.fromkeys(w.replace('"', "") for w in words))
     return " OR ".join(f'"{w}"' for w in words) if words else None
 
@@ -144,6 +116,7 @@ class Retriever:
         self._matrix = (np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
                         if rows else np.zeros((0, 384), dtype=np.float32))
         self._row_of_chunk = {int(c): i for i, c in enumerate(self._chunk_ids)}
+        self._spellings: tuple[set[str], set[str]] | None = None
 
     def _refresh(self) -> None:
         if self._conn.execute("PRAGMA data_version").fetchone()[0] != self._version:
@@ -158,16 +131,64 @@ class Retriever:
         limit = max(1, int(share * len(self.posts)))
         return 0 < len(self._posts_with(word, limit + 1)) <= limit
 
+    def contains(self, text: str) -> bool:
+        """Whether some post contains the word or phrase (in any form the full-text index's stemming
+        gives: "Rust 1.90" is in "Rust 1.90.0")."""
+        with self._lock:
+            self._refresh()
+            return bool(self._posts_with(text, 1))
+
+    def together(self, words: list[str], within: int) -> bool:
+        """Whether some post has all the words at most `within` words apart ("Linux x86_64" in
+        "x86_64 and aarch64 Linux")."""
+        near = "NEAR(" + " ".join('"' + w.replace('"', "") + '"' for w in words) + f", {int(within)})"
+        with self._lock:
+            self._refresh()
+            return self._conn.execute("SELECT 1 FROM posts_fts WHERE posts_fts MATCH ? LIMIT 1", (near,)).fetchone() is not None
+
+    def near_spelling(self, word: str) -> bool:
+        """Whether `word` is one letter away (left out, added, changed or swapped) from a word of at
+        least two posts: a misspelling ("Kuberntes") rather than a thing the blog never names."""
+        word = word.lower()
+        if len(word) < self.settings.answer.typo_min_letters:
+            return False
+        with self._lock:
+            self._refresh()
+            if self._spellings is None:
+                self._spellings = self._spelling_index()
+            words, deleted = self._spellings
+        # The index keeps stems ("kubernet"): the word is tried as written and without its ending.
+        if any(form in words or form in deleted for form in (word, stem(word))):
+            return True
+        return any(form in words or form in deleted for form in _deletions(word))
+
+    def _spelling_index(self) -> tuple[set[str], set[str]]:
+        """The index's words (as stemmed) of at least two posts, and each of them with one letter left
+        out: two words one edit apart share an entry (call with the lock held)."""
+        self._conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.posts_vocab USING fts5vocab(main, posts_fts, row)")
+        shortest = self.settings.answer.typo_min_letters - 2
+        words = {t for (t,) in self._conn.execute("SELECT term FROM temp.posts_vocab WHERE doc >= 2")
+                 if len(t) >= shortest and not t.isdigit()}
+        return words, {d for w in words for d in _deletions(w)}
+
+    def spells_out(self, acronym: str, post_id: int) -> bool:
+        """Whether the post writes out the acronym as capitalized words with its letters as initials
+        ("LDA": "Latent Dirichlet Allocation")."""
+        pattern = re.compile(r"\b" + r"[\s-]+".join(rf"{re.escape(letter)}[a-z]+" for letter in acronym.upper()) + r"\b")
+        with self._lock:
+            row = self._conn.execute("SELECT title, body FROM posts_fts WHERE rowid=?", (post_id,)).fetchone()
+        return row is not None and any(pattern.search(text) for text in row)
+
     def unknown_terms(self, query: str) -> list[str]:
         """Content words of the query (4+ letters) that no post contains: a sign the blog does not cover it."""
-        words = _content_words(query, 4)
+        words = query_words(query, 4)
         with self._lock:
             return [w for w in words if not self._posts_with(w, 1)]
 
     def specific_terms(self, query: str, hit: Hit) -> list[str]:
         """Query words found in few posts (at most 1% of them, or 3) that `hit` contains, like "RRF"
         or "Tekton": evidence that the blog covers a question even when embeddings are unsure."""
-        words = _content_words(query, 3)
+        words = query_words(query, 3)
         limit = max(3, len(self.posts) // 100)
         with self._lock:
             found = []
@@ -183,13 +204,13 @@ class Retriever:
         names = [m.group(0) for m in _NAME.finditer(query)]
         names = [n.lower() for n in names if (n[0].isupper() or re.search(r"[a-z][A-Z]|\d", n))]
         with self._lock:
-            return [n for n in dict.fromkeys(names) if n not in _STOPWORDS and n not in _NOT_NAMES
+            return [n for n in dict.fromkeys(names) if n not in STOPWORDS and not is_calendar_word(n)
                     and self._in_few_posts(n, share)]
 
     def rare_terms(self, query: str, share: float, ignore: frozenset = frozenset()) -> list[str]:
         """The query's words (3+ letters) that some posts but at most `share` of them contain."""
         with self._lock:
-            return [w for w in _content_words(query, 3) if w not in ignore and self._in_few_posts(w, share)]
+            return [w for w in query_words(query, 3) if w not in ignore and self._in_few_posts(w, share)]
 
     def mentions(self, word: str, post_id: int) -> int:
         """How often a post mentions a word (case-insensitive, whole word); its title counts twice."""
@@ -215,7 +236,7 @@ class Retriever:
 
     def _about(self, query: str, ignore: frozenset, min_mentions: int) -> list[tuple[int, bool]]:
         """(post id, whether its title has every content word) of the posts about the query, oldest first."""
-        words = [w for w in _content_words(query, 3) if w not in ignore]
+        words = [w for w in query_words(query, 3) if w not in ignore]
         min_mentions = max(1, min_mentions)
         if not words:
             return []
@@ -224,7 +245,7 @@ class Retriever:
             self._refresh()
             rows = self._conn.execute("SELECT rowid, title, body FROM posts_fts WHERE posts_fts MATCH ?", (match,)).fetchall()
         # Any form of the word, as the full-text index's stemming has it: "quantization", "quantizing".
-        patterns = [re.compile(rf"(?<!\w){re.escape(_stem(w))}\w*") for w in words]
+        patterns = [re.compile(rf"(?<!\w){re.escape(stem(w))}\w*") for w in words]
         about = []
         for pid, title, body in rows:
             title, body = title.lower(), body.lower()

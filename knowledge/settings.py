@@ -85,6 +85,8 @@ class AnswerSettings:
     abstain_below_with_unknown_terms: float = 0.40
     abstain_below_with_names_in_passing: float = 0.34
     related_above: float = 0.30
+    typo_min_letters: int = 7
+    name_words_within: int = 10
     support_threshold: float = 0.70
     support_word_coverage: float = 0.75
     answer_similarity: float = 0.35

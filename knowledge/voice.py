@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from knowledge.retrieval import is_stopword
+from knowledge.words import is_stopword
 
 # A word, with its contraction ("I've"); "I/O", "x-I", "my.cnf" or "my.example.com" are not words of their own.
 _TOKEN = re.compile(r"(?<![\w/’'.-])[A-Za-z]+(?:['’][A-Za-z]+)?(?![\w/-]|\.\w)")

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from knowledge.answering import AnswerComposer, Final, Token
+from knowledge.evidence import choose_passages
 from knowledge.chunking import split_sentences
 from knowledge.evaluation import evaluate_answers, load_questions
 from knowledge.generator import get_generator
@@ -690,7 +691,8 @@ def test_passage_between_two_best_passages_may_start_the_answer(offline_composer
     in_post = [passage for passage, _ in retriever.post_passages(hit.post.id)]
     assert len(in_post) >= 4
     hit.passages = [in_post[0], in_post[2]]
-    [passage], _, _ = offline_composer._choose_passages("Tekton", [hit])
+    [passage], _, _ = choose_passages(retriever, offline_composer._encode, "Tekton", [hit],
+                                      offline_composer.settings.answer.passages_per_post)
     texts = {i: set(split_sentences(p.prose)) for i, p in enumerate(in_post)}
     follows = {i for i in texts for s in passage.sources if s.text in texts[i] and s.follows}
     starts = {i for i in texts for s in passage.sources if s.text in texts[i] and not s.follows}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.blog_reader import BlogError, distinct_urls, open_blog, read_blog, read_post
+from knowledge.blog_reader import BlogError, about_page, distinct_urls, open_blog, read_blog, read_post
 
 CONFIG = 'url: "https://blog.example.com"\nbaseurl: ""\npermalink: /:year/:month/:day/:title/\n'
 
@@ -774,3 +774,49 @@ def test_heidloff_blog_addresses_unchanged():
     assert blog.kind == "jekyll" and warnings == [] and len(posts) == 876
     lines = "\n".join(sorted(f"{p.source}\t{p.url}" for p in posts))
     assert hashlib.sha256(lines.encode()).hexdigest() == HEIDLOFF_ADDRESSES_SHA256
+
+
+# -- the about page -----------------------------------------------------------------------------
+
+POST = "---\ntitle: A post\ndate: 2024-01-01\n---\n\nText.\n"
+
+
+@pytest.mark.parametrize("files, expected", [
+    # Jekyll: the page's own permalink; else /about.html, or /about/ when posts have folder addresses
+    ({"_config.yml": CONFIG, "_posts/2024-01-01-a.md": POST, "about.md": "---\ntitle: About\npermalink: /me/\n---\nHi.\n"},
+     "https://blog.example.com/me/"),
+    ({"_config.yml": CONFIG, "_posts/2024-01-01-a.md": POST,
+      "_pages/about.md": "---\ntitle: About\npermalink: /about-me/\n---\nHi.\n"}, "https://blog.example.com/about-me/"),
+    ({"_config.yml": 'url: "https://j.org"\npermalink: /:year/:title.html\n', "_posts/2024-01-01-a.md": POST,
+      "about/index.md": "---\ntitle: About\n---\nHi.\n"}, "https://j.org/about/"),
+    ({"_config.yml": 'url: "https://j.org"\npermalink: /:year/:title.html\n', "_posts/2024-01-01-a.md": POST,
+      "about.markdown": "---\ntitle: About\n---\nHi.\n"}, "https://j.org/about.html"),
+    # Hugo: `url`, else /about/; Zola: `path`, else /about/
+    ({"hugo.toml": 'baseURL = "https://h.org/"\n', "content/posts/a.md": POST,
+      "content/about.md": '+++\ntitle = "About"\nurl = "/who/"\n+++\nHi.\n'}, "https://h.org/who/"),
+    ({"hugo.toml": 'baseURL = "https://h.org/"\n', "content/posts/a.md": POST,
+      "content/about/index.md": '+++\ntitle = "About"\n+++\nHi.\n'}, "https://h.org/about/"),
+    ({"config.toml": 'base_url = "https://z.org"\n', "content/blog/a.md": POST.replace("---", "+++").replace(
+        "title: A post\ndate: 2024-01-01", 'title = "A post"\ndate = 2024-01-01'),
+      "content/about.md": '+++\ntitle = "About"\npath = "me"\n+++\nHi.\n'}, "https://z.org/me/"),
+    ({"config.toml": 'base_url = "https://z.org"\n', "content/blog/a.md": POST.replace("---", "+++").replace(
+        "title: A post\ndate: 2024-01-01", 'title = "A post"\ndate = 2024-01-01'),
+      "content/pages/about.md": '+++\ntitle = "About"\n+++\nHi.\n'}, "https://z.org/pages/about/"),
+    ({"hugo.toml": 'baseURL = "https://h.org/"\n', "content/posts/a.md": POST,
+      "content/about.md": '+++\ntitle = "About"\nslug = "who-am-i"\n+++\nHi.\n'}, "https://h.org/who-am-i/"),
+    # Characters that would end a Markdown link are encoded
+    ({"_config.yml": CONFIG, "_posts/2024-01-01-a.md": POST,
+      "about.md": "---\ntitle: About\npermalink: /about_(me)/\n---\nHi.\n"}, "https://blog.example.com/about_%28me%29/"),
+    # No about page, or a draft one
+    ({"_config.yml": CONFIG, "_posts/2024-01-01-a.md": POST}, ""),
+    ({"_config.yml": CONFIG, "_posts/2024-01-01-a.md": POST,
+      "about.md": "---\ntitle: About\npublished: false\n---\nHi.\n"}, ""),
+    ({"_config.yml": "title: No address\n", "_posts/2024-01-01-a.md": POST, "about.md": "---\ntitle: About\n---\nHi.\n"}, ""),
+    ({"hugo.toml": 'baseURL = "https://h.org/"\n', "content/posts/a.md": POST,
+      "content/about.md": '+++\ntitle = "About"\ndraft = true\n+++\nHi.\n'}, ""),
+], ids=["jekyll-permalink", "jekyll-pages-folder", "jekyll-about-folder", "jekyll-file-addresses", "hugo-url",
+        "hugo-bundle", "zola-path", "zola-pages-folder", "hugo-slug", "parentheses", "none", "jekyll-unpublished",
+        "no-site-address", "hugo-draft"])
+def test_about_page_has_the_address_the_generator_publishes(tmp_path, settings, files, expected):
+    site = write_site(tmp_path / "site", files)
+    assert about_page(open_blog(site, settings.site), settings.ingest.max_file_bytes) == expected

@@ -113,9 +113,12 @@ def test_help_lists_what_the_assistant_does_with_this_blogs_own_examples(demo_en
 def test_about_author_fills_the_author_variable(demo_engine):
     result = demo_engine.respond(new_sender(), "who writes this blog?")
     assert result.intent == "about_author"
-    # $blog_title and $author come from the demo blog's _config.yml (title, author.name), read at ingest
-    assert texts(result) == ["Demo Tech Blog is written by Alex Example. I'm its assistant: I answer from the posts "
+    # $blog_title and $author come from the demo blog's _config.yml (title, author.name), $about_url from its
+    # about.md (permalink /about/), read at ingest
+    assert texts(result) == ["Demo Tech Blog is written by Alex Example: more on [the about page]"
+                             "(https://blog.example.com/about/). I'm its assistant: I answer from the posts "
                              "and link to them."]
+    assert result.node == "about_author_with_page"
 
 
 def test_out_of_scope(demo_engine):

@@ -394,6 +394,8 @@ def test_block_kit_rendering_of_escaped_reader_text():
         "&lt;@U123&gt; R&amp;D: 1. A post new &lt;!here&gt;")
     assert to_mrkdwn("\\\\[a](https://blog.example.com/a/) \\*\\*b\\*\\* C:\\dir") == \
         "\\<https://blog.example.com/a/|a> **b** C:\\dir"
+    # A filled-in $variable is escaped (escape_markdown); a link's address is read without the escapes.
+    assert to_mrkdwn("[about](https://blog.example.com/my\\_page/)") == "<https://blog.example.com/my_page/|about>"
 
 
 def test_a_malformed_body_gets_400_not_500(slack):

@@ -57,7 +57,7 @@ def test_the_posts_own_authors_come_first_and_several_write(voice):
 
 def test_the_authors_name_counts_as_the_posts_own_words_when_an_answer_is_checked(voice):
     from knowledge.embedder import get_embedder
-    from knowledge.grounding import SourceSentence, SupportChecker
+    from knowledge.support import SourceSentence, SupportChecker
 
     settings = load_settings()
     sources = [SourceSentence("I've changed the code in a couple of places.", 1)]
@@ -79,7 +79,7 @@ def test_the_authors_name_counts_as_the_posts_own_words_when_an_answer_is_checke
 
 
 def test_a_quoted_run_is_checked_sentence_by_sentence():
-    from knowledge.grounding import answer_sentences
+    from knowledge.support import answer_sentences
 
     text = ("Jane Doe writes: “We ship the new release of the tool today. It has three new features.” [1] "
             "The next release is planned for the spring of next year [2].")

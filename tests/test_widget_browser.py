@@ -286,6 +286,16 @@ def test_pressing_a_button_answers_and_thumbs_up_is_recorded(page, server):
     assert page.locator(".bb-error").count() == 0
 
 
+def test_who_writes_the_blog_links_its_about_page(page, server):
+    open_widget(page, server.url + "/")
+    ask(page, "who writes this blog?")
+    wait_for_bots(page, 2)
+    reply = bot_bubbles(page).nth(1)
+    assert "written by Alex Example" in reply.inner_text()
+    about = reply.locator("a[href='https://blog.example.com/about/']")
+    assert about.count() == 1 and about.inner_text() == "the about page"
+
+
 def test_conversation_survives_reload_and_navigation(page, server):
     open_widget(page, server.url + "/")
     ask(page, "posts about tekton")

@@ -44,7 +44,7 @@ def to_mrkdwn(markdown: str) -> str:
             if m["escaped"]:
                 out.append(escape(m["escaped"]))
             elif m["url"]:
-                url = escape(m["url"]).replace("|", "%7C")
+                url = escape(unescape_markdown(m["url"])).replace("|", "%7C")
                 out.append(f"<{url}|{escape(unescape_markdown(m['label'])).replace('|', '¦')}>")
             else:
                 out.append(f"*{render(m['bold'])}*")

@@ -88,7 +88,7 @@
       if (m[1] !== undefined) parent.appendChild(document.createTextNode(m[1]));
       else if (m[2] !== undefined) parent.appendChild(el("code", { text: m[2] }));
       else if (m[3] !== undefined) parent.appendChild(el("strong", { text: unescape(m[3]) }));
-      else parent.appendChild(link(unescape(m[4]), m[5]));
+      else parent.appendChild(link(unescape(m[4]), unescape(m[5])));
       last = pattern.lastIndex;
     }
     if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));

@@ -1,85 +1,40 @@
-"""Checks that answer sentences are supported by the prompt's passages, and extractive answers."""
+"""Evidence selection: the passages of the top posts as sentences in reading order, and the
+extractive answer chosen from them (the sentence that best answers the question and the ones after
+it, in runs of one block of text each)."""
 
 from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from knowledge.chunking import split_sentences
+from knowledge.retrieval import Hit, Retriever
+from knowledge.support import SourceSentence, SupportedSentence
+from knowledge.words import content_words
 
-_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-_SENTENCE_DONE = re.compile(r"[.!?](?:[\"')\]]*)\s+(?=\S)|\n+")
-MIN_WORDS = 3
 MAX_LIST_ITEMS = 8
 LIST_WORDS = 2      # a list an extractive run enters may take it to this many times its word budget
 SHORT_CODE_LINES = 4
 OVERSHOOT = 1.3     # an extractive run may end this far past its word budget to finish a sentence
+MAX_CODE_LINES = 12
+LEXICAL_WEIGHT = 0.3
 LIST_ITEM = re.compile(r"\s*([-*\u2022]|\d+[.)])\s")
 _ENDS_SENTENCE = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*\s*$")
 
 
 @dataclass
-class SourceSentence:
-    """A sentence of a prompt passage, with the passage's number in the prompt."""
+class PromptPassage:
+    number: int
+    hit: Hit
+    # The prose sentences of the post's best passages, in reading order (the sources for checking).
+    sources: list[SourceSentence] = field(default_factory=list)
 
-    text: str
-    passage: int
-    block: int = 0      # the block of text it comes from: extractive runs stay within one
-    follows: bool = False   # from the passage after a best one: may continue a run, never start one
-    code: str = ""          # the code block that comes right after it in the post, if any
-    in_item: bool = False   # it goes on a list item's line (the item's second sentence or later)
-
-
-@dataclass
-class SupportedSentence:
-    text: str
-    passage: int        # the passage that supports it best
-    similarity: float
-    code: str = ""      # in an extractive answer: the code block shown after it ("Run this:")
-    in_item: bool = False   # in an extractive answer: it goes on the list item line before it
-
-
-def strip_markers(text: str) -> str:
-    return _MARKER.sub("", text).strip()
-
-
-# A sentence that ends inside a quotation ('…today.” [1] Next') ends after the quotation marks.
-_QUOTED_END = re.compile(r"([.!?][”\"’)]+)\s+")
-
-
-def answer_sentences(text: str) -> list[str]:
-    """The sentences of an answer, citation markers removed, fragments dropped."""
-    sentences = [s.strip() for s in split_sentences(_QUOTED_END.sub("\\1\n", strip_markers(text)))]
-    return [s for s in sentences if len(s.split()) >= MIN_WORDS]
-
-
-def complete_sentences(buffer: str) -> tuple[list[str], str]:
-    """Split streamed text into the sentences already finished and the unfinished rest."""
-    done, start = [], 0
-    for match in _SENTENCE_DONE.finditer(buffer):
-        done.append(buffer[start:match.end()].strip())
-        start = match.end()
-    return [s for s in done if s], buffer[start:]
-
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_WORDS = re.compile(r"[a-z0-9][a-z0-9+#.-]*[a-z0-9+#]|[a-z0-9]")
-_COMMON = frozenset("""the a an and or but of to in on for with by from as at is are was were be been being this that
-these those it its you your we our they their he his she her i my me can could should would will may might
-must do does did done has have had not no so than then there here also just more most very into about over
-using use used via how what when where which who why all any each one two some such only own same too""".split())
-
-
-def content_words(text: str) -> set[str]:
-    """Lowercased words that carry meaning, cut to 6 letters so "quantize" meets "quantized"."""
-    return {w[:6] for w in _WORDS.findall(text.lower()) if w not in _COMMON and len(w) > 2}
-
-
-LEXICAL_WEIGHT = 0.3
-MIN_RELATIVE_SCORE = 0.75
+    @property
+    def sentences(self) -> list[str]:
+        return [source.text for source in self.sources]
 
 
 def relevance(question: str, sentences: list[str], similarities) -> np.ndarray:
@@ -90,71 +45,83 @@ def relevance(question: str, sentences: list[str], similarities) -> np.ndarray:
     return np.asarray(similarities) + LEXICAL_WEIGHT * overlap
 
 
-class SupportChecker:
-    """A sentence is supported when a source sentence is close in meaning (cosine of embeddings)
-    and its passage contains most of the sentence's content words. The second test catches
-    fluent sentences that mix the passage's topic with invented claims."""
+def choose_passages(retriever: Retriever, encode, question: str, hits: list[Hit], passages_per_post: int):
+    """Each post's best passages as sentences in reading order, each passage followed by the next
+    one of the post (an answer often goes on there; it only continues extractive answers, never
+    starts one, unless it lies between two best passages). Returns the passages, the question's
+    vector and one vector per passage sentence (in passage order), which the support check and
+    the extractive answer reuse."""
+    passages = []
+    for number, hit in enumerate(hits, 1):
+        in_post = retriever.post_passages(hit.post.id)
+        position = {passage.chunk_id: i for i, (passage, _) in enumerate(in_post)}
+        best = {position[p.chunk_id] for p in hit.passages[:passages_per_post] if p.chunk_id in position}
+        best |= {i + 1 for i in best if i + 2 in best}   # between two best passages: part of what was found
+        taken = sorted(best | {i + 1 for i in best if i + 1 < len(in_post)})
+        prompt_passage = PromptPassage(number, hit)
+        sources = prompt_passage.sources
+        block = 0
+        for i in taken:
+            if i - 1 not in taken:   # adjacent passages read on as one block of text
+                block += 1
+                after = None         # the sentence a code block would follow
+            for is_code, text in prose_and_code(in_post[i][0]):
+                if is_code:
+                    if after is not None and not sources[after].code:
+                        sources[after].code = text
+                    continue
+                for line in text.split("\n"):
+                    for position, sentence in enumerate(split_sentences(line)):
+                        if len(sentence.split()) >= 2 and re.search(r"[A-Za-z]{3}", sentence) \
+                                and sentence.count("|") < 2 and sentence not in prompt_passage.sentences:
+                            sources.append(SourceSentence(sentence, number, number * 1000 + block, i not in best,
+                                                          in_item=position > 0 and bool(LIST_ITEM.match(line))))
+                            after = len(sources) - 1
+        if not sources and hit.snippet:
+            sources.append(SourceSentence(hit.snippet, number, number * 1000))
+        passages.append(prompt_passage)
+    everything = [s for p in passages for s in p.sentences]
+    vectors = encode([question] + everything)
+    return passages, vectors[0], vectors[1:]
 
-    def __init__(self, sources: list[SourceSentence], encode, threshold: float, word_coverage: float = 0.75,
-                 vectors: np.ndarray | None = None, pointer: re.Pattern | None = None, given: list[str] = ()):
-        """`vectors`: the sources' embeddings when the caller has them already. `pointer` matches the
-        sentences that only send the reader elsewhere; extractive answers leave them out. `given`:
-        phrases the answer's voice adds (knowledge/voice.py), left out of a sentence before it is checked."""
-        self.pointer = pointer
-        phrases = sorted({p.strip() for p in given if p.strip()}, key=len, reverse=True)
-        self.given = re.compile("|".join(rf"{re.escape(p)}(?:'s)?" for p in phrases)) if phrases else None
+
+def prose_and_code(passage) -> list[tuple[bool, str]]:
+    """A passage's text in reading order as (is code, text) pieces. A code piece is cut to
+    MAX_CODE_LINES lines; its lines are those of the passage text that its prose lacks."""
+    prose_lines = set(passage.prose.split("\n"))
+    pieces: list[tuple[bool, list[str]]] = []
+    for line in passage.text.split("\n"):
+        is_code = line not in prose_lines
+        if pieces and pieces[-1][0] == is_code:
+            pieces[-1][1].append(line)
+        else:
+            pieces.append((is_code, [line]))
+    result = []
+    for is_code, lines in pieces:
+        if is_code:
+            lines = [line for line in lines if line.strip()]
+            lines = lines[:MAX_CODE_LINES] + (["…"] if len(lines) > MAX_CODE_LINES else [])
+        text = "\n".join(lines).strip("\n")
+        if text.strip():
+            result.append((is_code, text))
+    return result
+
+
+class EvidenceSelector:
+    """Chooses the extractive answer among the sentences of the prompt's passages (`sources`, with
+    their `vectors`). `pointer` matches the sentences that only send the reader elsewhere; they are
+    left out."""
+
+    def __init__(self, sources: list[SourceSentence], vectors: np.ndarray, encode, pointer: re.Pattern | None = None):
         self.sources = sources
-        self.encode = encode
-        self.threshold = threshold
-        self.word_coverage = word_coverage
-        if vectors is None:
-            vectors = encode([s.text for s in sources]) if sources else np.zeros((0, 1), dtype=np.float32)
         self.vectors = vectors
-        self.passage_words: dict[int, set[str]] = {}
-        self.passage_numbers: dict[int, set[str]] = {}
-        for source in sources:
-            self.passage_words.setdefault(source.passage, set()).update(content_words(source.text))
-            self.passage_numbers.setdefault(source.passage, set()).update(_NUMBER.findall(source.text))
-        self._seen: set[str] = set()
+        self.encode = encode
+        self.pointer = pointer
 
-    def coverage(self, text: str, passage: int) -> float:
-        """Share of the sentence's content words found in the passage; 0 when it states a number
-        the passage does not contain (small models like to invent sizes and years)."""
-        if not set(_NUMBER.findall(text)) <= self.passage_numbers.get(passage, set()):
-            return 0.0
-        words = content_words(text)
-        return len(words & self.passage_words.get(passage, set())) / len(words) if words else 0.0
-
-    def _without_given(self, text: str) -> str:
-        """The sentence as checked: without the given phrases and the quotation marks around what is
-        left ("Niklas Heidloff writes: “I've changed…”" -> "I've changed…")."""
-        if self.given is None:
-            return text
-        text = " ".join(self.given.sub(" ", text).split())
-        return re.sub(r"^[\W_]+", "", text).rstrip("”\"’ ")
-
-    def check(self, sentence: str, question_vector: np.ndarray | None = None,
-              min_question_similarity: float = 0.0) -> SupportedSentence | None:
-        """The sentence with its best source passage, or None when unsupported, a fragment or a repeat,
-        or (given the question's vector) less similar to the question than `min_question_similarity`."""
-        text = strip_markers(sentence)
-        if len(text.split()) < MIN_WORDS or not self.sources or text.lower() in self._seen:
-            return None
-        compared = self._without_given(text)
-        vector = self.encode([compared])[0]
-        if question_vector is not None and float(vector @ question_vector) < min_question_similarity:
-            return None
-        similarity = self.vectors @ vector
-        best = int(np.argmax(similarity))
-        if similarity[best] < self.threshold or self.coverage(compared, self.sources[best].passage) < self.word_coverage:
-            return None
-        self._seen.add(text.lower())
-        return SupportedSentence(text, self.sources[best].passage, float(similarity[best]))
-
-    def evidence(self, question: str, question_vector: np.ndarray, max_words: int, other_posts_score: float,
-                 anchor_passage: int | None = None, prior: dict[int, float] | None = None,
-                 context: int = 1, second_run_score: float = 0.0,
-                 second_run_words: int = 0) -> list[list[SupportedSentence]]:
+    def select(self, question: str, question_vector: np.ndarray, max_words: int, other_posts_score: float,
+               anchor_passage: int | None = None, prior: dict[int, float] | None = None,
+               context: int = 1, second_run_score: float = 0.0,
+               second_run_words: int = 0) -> list[list[SupportedSentence]]:
         """The extractive answer, as runs of consecutive sentences of one passage each.
 
         The first run starts at the sentence that best answers the question and goes on in reading
@@ -251,7 +218,8 @@ class SupportChecker:
             words += words_of(following)
             following += 1
         # A run that stops at "…as follows:" takes the list or code it announces, or ends before it.
-        if len(run) > 1 and self.sources[run[-1]].text.rstrip().endswith(":") and not self._announces_code(run[-1]):
+        # (A run of that one sentence keeps it whatever follows.)
+        if self.sources[run[-1]].text.rstrip().endswith(":") and not self._announces_code(run[-1]):
             items = 0
             while same_block(following) and in_list(following) and words < LIST_WORDS * max_words \
                     and (self.sources[following].in_item or items < MAX_LIST_ITEMS):
@@ -259,7 +227,7 @@ class SupportChecker:
                 run.append(following)
                 words += words_of(following)
                 following += 1
-            if not items:
+            if not items and len(run) > 1:
                 run.pop()
         return run
 
