@@ -1,4 +1,5 @@
-"""Text generators that stream: a local transformers model, or a remote OpenAI-compatible endpoint.
+"""Text generators that stream: a local transformers model, a GGUF file on llama.cpp, or a remote
+OpenAI-compatible endpoint.
 
 `stream(messages)` yields pieces of text as they are generated and raises `GeneratorError` on
 any failure, so the caller can fall back to an extractive answer.
@@ -317,6 +318,78 @@ class RemoteGenerator:
             left.set()
 
 
+class _GeneratedOnlyPenalty:
+    """llama.cpp's logits processor for GeneratedRepetitionPenalty: the first call sees the prompt
+    alone, so the tokens after its length are the generated ones."""
+
+    def __init__(self, penalty: float):
+        self.penalty = penalty
+        self.prompt_length: int | None = None
+
+    def __call__(self, input_ids, scores):
+        if self.prompt_length is None:
+            self.prompt_length = len(input_ids)
+        generated = list(set(int(t) for t in input_ids[self.prompt_length:]))
+        if not generated or self.penalty == 1.0:
+            return scores
+        picked = scores[generated]
+        scores[generated] = [v * self.penalty if v < 0 else v / self.penalty for v in picked]
+        return scores
+
+
+class LlamaCppGenerator:
+    """A GGUF model run with llama.cpp (llama-cpp-python) on this machine's CPU: the file as it is,
+    no conversion, quantized weights kept quantized."""
+
+    def __init__(self, settings: GeneratorSettings, progress=lambda message: None):
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise GeneratorError("generator.backend llama_cpp needs llama-cpp-python (run scripts/setup.sh "
+                                 "with BLOGBOT_LLAMA_CPP=1)") from exc
+        source = packaged_gguf() if settings.model == "packaged" else Path(settings.model).expanduser()
+        if source.suffix.lower() != ".gguf" or not source.is_file():
+            raise GeneratorError(f"generator.backend llama_cpp needs a .gguf file, not {source}")
+        self.settings = settings
+        try:
+            progress(f"loading {source.name} with llama.cpp")
+            self.model = Llama(model_path=str(source), n_ctx=settings.context_tokens,
+                               n_threads=max(1, os.cpu_count() or 1), seed=0, verbose=False)
+        except Exception as exc:
+            raise GeneratorError(f"cannot load the generator {settings.model!r} with llama.cpp: {exc}") from exc
+        self.name = source.name
+        self._lock = threading.Lock()   # one generation at a time: the CPU has no room for two
+
+    def stream(self, messages: Messages, cancel: threading.Event | None = None) -> Iterator[str]:
+        """Pieces of the answer as the model writes them; stops at `cancel`, at the time budget, or
+        when the caller stops reading."""
+        from llama_cpp import LogitsProcessorList
+
+        budget = self.settings.time_budget_s
+        with self._lock:
+            if cancel is not None and cancel.is_set():
+                return
+            started = time.perf_counter()
+            try:
+                chunks = self.model.create_chat_completion(
+                    messages=messages, stream=True, max_tokens=self.settings.max_new_tokens, temperature=0.0,
+                    top_k=1, repeat_penalty=1.0,
+                    logits_processor=LogitsProcessorList([_GeneratedOnlyPenalty(self.settings.repetition_penalty)]))
+                for chunk in chunks:
+                    if cancel is not None and cancel.is_set():
+                        return
+                    piece = (chunk["choices"][0].get("delta") or {}).get("content") or ""
+                    if piece:
+                        yield piece
+                    if time.perf_counter() - started >= budget:
+                        raise GeneratorError(f"generation hit its time budget of {budget:g} s")
+            except GeneratorError:
+                raise
+            except Exception as exc:
+                raise GeneratorError(f"generation failed: {exc}") from exc
+
+
+BACKENDS = ("local", "llama_cpp", "remote")
 _generators: dict[tuple, object] = {}
 _generators_lock = threading.Lock()
 
@@ -325,11 +398,15 @@ def get_generator(settings: GeneratorSettings, cache_dir: Path, progress=lambda 
     """The configured generator, loaded once per process. Raises GeneratorError."""
     if settings.backend == "none":
         raise GeneratorError("no generator is configured (generator.backend: none)")
-    if settings.backend not in ("local", "remote"):
-        raise GeneratorError(f"generator.backend must be local, remote or none, not {settings.backend!r}")
+    if settings.backend not in BACKENDS:
+        raise GeneratorError(f"generator.backend must be {', '.join(BACKENDS)} or none, not {settings.backend!r}")
     key = (repr(settings), str(cache_dir))
     with _generators_lock:
         if key not in _generators:
-            _generators[key] = (RemoteGenerator(settings) if settings.backend == "remote"
-                                else LocalGenerator(settings, Path(cache_dir), progress))
+            if settings.backend == "remote":
+                _generators[key] = RemoteGenerator(settings)
+            elif settings.backend == "llama_cpp":
+                _generators[key] = LlamaCppGenerator(settings, progress)
+            else:
+                _generators[key] = LocalGenerator(settings, Path(cache_dir), progress)
         return _generators[key]

@@ -66,13 +66,14 @@ class RemoteGeneratorSettings:
 
 @dataclass
 class GeneratorSettings:
-    backend: str = "local"
+    backend: str = "llama_cpp"
     model: str = "packaged"
     device: str = "auto"
     precision: str = "auto"
     max_new_tokens: int = 64
     repetition_penalty: float = 1.2
     time_budget_s: float = 10.0
+    context_tokens: int = 2048
     remote: RemoteGeneratorSettings = field(default_factory=RemoteGeneratorSettings)
 
 

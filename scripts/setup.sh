@@ -18,6 +18,17 @@ fi
 stamp=".venv/.blogbot-installed-$(sha1sum pyproject.toml | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
     echo "setup: installing packages into .venv (first run takes a few minutes)" >&2
+    # llama-cpp-python is compiled here (about 5 minutes on 2 cores): for any x86-64 CPU rather than
+    # this one's, without llama.cpp's examples and tests. pip keeps the wheel for later installs.
+    export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF}"
+    export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+    if ! command -v cmake >/dev/null || ! command -v c++ >/dev/null; then
+        echo "setup: installing cmake and a C++ compiler (Debian's) to build llama.cpp" >&2
+        sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends cmake g++ make >/dev/null
+    fi
     # torch first, pinned, so pip takes the CPU build rather than resolving a CUDA one.
     .venv/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
     .venv/bin/pip install --quiet --disable-pip-version-check -e '.[test]'

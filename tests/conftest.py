@@ -180,3 +180,19 @@ def real_index(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("real-index")
     report = ingest(CORPUS, data_dir, load_settings())
     return data_dir, report
+
+
+def count_model_steps(generator, on_step):
+    """Calls `on_step()` at every step of the generator's model (transformers: each forward pass;
+    llama.cpp: each eval). Returns a function that stops counting."""
+    model = generator.model
+    if hasattr(model, "register_forward_hook"):
+        return model.register_forward_hook(lambda *args: on_step()).remove
+    original = model.eval
+
+    def counting_eval(tokens):
+        on_step()
+        return original(tokens)
+
+    model.eval = counting_eval
+    return lambda: delattr(model, "eval")

@@ -11,7 +11,7 @@ from knowledge.ingest import ingest
 from knowledge.retrieval import Retriever
 from knowledge.settings import SettingsError, config_dir, load_settings
 from knowledge.prompts import load_prompts
-from tests.conftest import post_text
+from conftest import post_text
 
 
 @pytest.mark.parametrize("question, names", [

@@ -8,6 +8,7 @@ import logging
 import re
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -16,12 +17,12 @@ from knowledge.answering import AnswerComposer, Final, Token
 from knowledge.evidence import choose_passages
 from knowledge.chunking import split_sentences
 from knowledge.evaluation import evaluate_answers, load_questions
-from knowledge.generator import get_generator
+from knowledge.generator import GeneratorError, get_generator
 from knowledge.ingest import ingest
 from knowledge.prompts import load_prompts
 from knowledge.settings import load_settings
 from openai_fake import FakeOpenAI
-from conftest import BLOGBOT, DEMO_QUESTIONS, post_text, write_blog
+from conftest import BLOGBOT, DEMO_QUESTIONS, count_model_steps, post_text, write_blog
 
 PGVECTOR = "pgvector is an extension that adds a vector column type to PostgreSQL."
 # Sentences of the demo post "pgvector, FAISS or Milvus?" that answer "Which vector store is an
@@ -55,7 +56,7 @@ def remote_settings(url: str, **changes):
 
 @pytest.fixture(scope="session")
 def local_composer(demo_index):
-    """The default configuration: local SmolLM2 (converted once into the session's data folder)."""
+    """The default configuration: the packaged SmolLM2 GGUF on llama.cpp."""
     return AnswerComposer(demo_index, load_settings())
 
 
@@ -98,22 +99,24 @@ def test_local_generator_streams_pieces_as_it_generates(local_composer):
     assert "".join(p for _, p in arrivals).strip()
 
 
-def test_local_generator_stops_when_the_reader_stops_reading(local_composer, monkeypatch):
-    generator = local_composer.generator()
-    new_tokens = []
-    generate = generator.model.generate
-
-    def counting_generate(**kwargs):
-        output = generate(**kwargs)
-        new_tokens.append(output.shape[1] - kwargs["input_ids"].shape[1])
-        return output
-
-    monkeypatch.setattr(generator.model, "generate", counting_generate)
-    stream = generator.stream([{"role": "user", "content": "Write a long essay about Kubernetes."}])
-    assert next(stream).strip()
-    stream.close()   # the composer gave up on the answer, or the reader left
+@pytest.mark.parametrize("backend", ["llama_cpp", "local"])
+def test_local_generator_stops_when_the_reader_stops_reading(demo_index, backend):
+    settings = load_settings()
+    settings.generator.backend = backend
+    generator = AnswerComposer(demo_index, settings).generator()
+    assert generator is not None
+    steps = []
+    stop_counting = count_model_steps(generator, lambda: steps.append(1))
+    try:
+        stream = generator.stream([{"role": "user", "content": "Write a long essay about Kubernetes."}])
+        assert next(stream).strip()
+        stream.close()   # the composer gave up on the answer, or the reader left
+        with generator._lock:     # the generation has ended
+            pass
+    finally:
+        stop_counting()
     # The model stopped at its next token instead of writing all max_new_tokens (64) of them.
-    assert new_tokens and new_tokens[0] < 20, new_tokens
+    assert 0 < len(steps) < 20, len(steps)
 
 
 def _tekton_answer_with_generator(demo_index, caplog, **generator_settings):
@@ -278,6 +281,28 @@ def test_remote_backend_without_url_is_a_clear_error(demo_index):
     settings.generator.backend = "remote"
     with pytest.raises(Exception, match="remote.url"):
         get_generator(settings.generator, demo_index / "models")
+
+
+def test_llama_cpp_backend_needs_a_gguf_file(demo_index, tmp_path):
+    settings = load_settings()
+    settings.generator.backend = "llama_cpp"
+    settings.generator.model = str(tmp_path)           # a folder, as the local backend takes
+    with pytest.raises(GeneratorError, match="needs a .gguf file"):
+        get_generator(settings.generator, demo_index / "models")
+
+
+def test_llama_cpp_generator_keeps_its_time_budget_and_stops_when_cancelled(demo_index):
+    settings = load_settings()
+    settings.generator.backend = "llama_cpp"
+    generator = get_generator(settings.generator, demo_index / "models")
+    messages = [{"role": "user", "content": "Write a long essay about Kubernetes."}]
+    cancelled = threading.Event()
+    cancelled.set()
+    assert list(generator.stream(messages, cancelled)) == []        # the reader left before the first token
+    settings.generator.time_budget_s = 0.000001
+    short = get_generator(settings.generator, demo_index / "models")
+    with pytest.raises(GeneratorError, match="time budget"):
+        list(short.stream(messages))
 
 
 def test_eval_answers_reports_every_figure(offline_composer):
