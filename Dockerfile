@@ -5,7 +5,8 @@ ENV PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
     BLOGBOT_DATA_DIR=/data BLOGBOT_CONFIG_DIR=/app/config
 WORKDIR /app
 
-# A compiler for llama-cpp-python (PyPI has its source only), built for any x86-64 CPU.
+# A compiler for llama-cpp-python (PyPI has its source only). Built not for the build machine's CPU
+# but for x86-64 with AVX2 and FMA (Haswell, 2013, and later): llama.cpp's default without NATIVE.
 RUN apt-get update && apt-get install -y --no-install-recommends cmake g++ make \
     && rm -rf /var/lib/apt/lists/*
 ENV CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF"

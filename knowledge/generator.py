@@ -7,6 +7,7 @@ any failure, so the caller can fall back to an extractive answer.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import json
@@ -345,16 +346,18 @@ class LlamaCppGenerator:
         try:
             from llama_cpp import Llama
         except ImportError as exc:
-            raise GeneratorError("generator.backend llama_cpp needs llama-cpp-python (run scripts/setup.sh "
-                                 "with BLOGBOT_LLAMA_CPP=1)") from exc
+            raise GeneratorError("generator.backend llama_cpp needs llama-cpp-python (run scripts/setup.sh)") from exc
+        except (OSError, RuntimeError) as exc:     # its compiled library would not load
+            raise GeneratorError(f"llama-cpp-python is installed but cannot load: {exc}") from exc
         source = packaged_gguf() if settings.model == "packaged" else Path(settings.model).expanduser()
         if source.suffix.lower() != ".gguf" or not source.is_file():
             raise GeneratorError(f"generator.backend llama_cpp needs a .gguf file, not {source}")
         self.settings = settings
         try:
             progress(f"loading {source.name} with llama.cpp")
+            # One thread per core this process may use (a container's limit included).
             self.model = Llama(model_path=str(source), n_ctx=settings.context_tokens,
-                               n_threads=max(1, os.cpu_count() or 1), seed=0, verbose=False)
+                               n_threads=max(1, len(os.sched_getaffinity(0))), seed=0, verbose=False)
         except Exception as exc:
             raise GeneratorError(f"cannot load the generator {settings.model!r} with llama.cpp: {exc}") from exc
         self.name = source.name
@@ -366,9 +369,12 @@ class LlamaCppGenerator:
         from llama_cpp import LogitsProcessorList
 
         budget = self.settings.time_budget_s
-        with self._lock:
-            if cancel is not None and cancel.is_set():
-                return
+        if cancel is not None and cancel.is_set():
+            return
+        # Another answer is being written: wait for it, but not past this one's budget.
+        if not self._lock.acquire(timeout=budget):
+            raise GeneratorError(f"the generator stayed busy for the whole time budget of {budget:g} s")
+        try:
             started = time.perf_counter()
             try:
                 chunks = self.model.create_chat_completion(
@@ -385,8 +391,10 @@ class LlamaCppGenerator:
                         raise GeneratorError(f"generation hit its time budget of {budget:g} s")
             except GeneratorError:
                 raise
-            except Exception as exc:
+            except Exception as exc:    # a prompt longer than context_tokens, among others
                 raise GeneratorError(f"generation failed: {exc}") from exc
+        finally:
+            self._lock.release()
 
 
 BACKENDS = ("local", "llama_cpp", "remote")
@@ -401,6 +409,7 @@ def get_generator(settings: GeneratorSettings, cache_dir: Path, progress=lambda 
     if settings.backend not in BACKENDS:
         raise GeneratorError(f"generator.backend must be {', '.join(BACKENDS)} or none, not {settings.backend!r}")
     key = (repr(settings), str(cache_dir))
+    settings = copy.deepcopy(settings)    # the cached generator keeps the settings it was made with
     with _generators_lock:
         if key not in _generators:
             if settings.backend == "remote":

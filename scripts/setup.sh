@@ -18,9 +18,10 @@ fi
 stamp=".venv/.blogbot-installed-$(sha1sum pyproject.toml | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
     echo "setup: installing packages into .venv (first run takes a few minutes)" >&2
-    # llama-cpp-python is compiled here (about 5 minutes on 2 cores): for any x86-64 CPU rather than
-    # this one's, without llama.cpp's examples and tests. pip keeps the wheel for later installs.
-    export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF}"
+    # llama-cpp-python is compiled here (about 5 minutes on 2 cores) for this machine's CPU, without
+    # llama.cpp's examples and tests. pip keeps the wheel for later installs on this machine; after
+    # changing CMAKE_ARGS, reinstall it with --no-cache-dir --force-reinstall.
+    export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF}"
     export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
     if ! command -v cmake >/dev/null || ! command -v c++ >/dev/null; then
         echo "setup: installing cmake and a C++ compiler (Debian's) to build llama.cpp" >&2

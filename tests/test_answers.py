@@ -301,6 +301,7 @@ def test_llama_cpp_generator_keeps_its_time_budget_and_stops_when_cancelled(demo
     assert list(generator.stream(messages, cancelled)) == []        # the reader left before the first token
     settings.generator.time_budget_s = 0.000001
     short = get_generator(settings.generator, demo_index / "models")
+    assert generator.settings.time_budget_s == load_settings().generator.time_budget_s    # not changed with it
     with pytest.raises(GeneratorError, match="time budget"):
         list(short.stream(messages))
 
