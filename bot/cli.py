@@ -42,16 +42,42 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _progress(quiet: bool):
+    """Progress lines on stderr, or none."""
+    return (lambda m: None) if quiet else (lambda m: _stderr(f"… {m}"))
+
+
 def cmd_ingest(args) -> int:
     from knowledge.blog_reader import BlogError
     from knowledge.ingest import IngestBusy, ingest
 
-    quiet = args.quiet
     try:
-        report = ingest(args.path, _data_dir(args), _settings(),
-                        progress=(lambda m: None) if quiet else (lambda m: _stderr(f"… {m}")),
+        report = ingest(args.path, _data_dir(args), _settings(), progress=_progress(args.quiet),
                         warn=lambda m: _stderr(f"warning: {m}"))
     except BlogError as exc:
+        raise UsageError(str(exc)) from None
+    except IngestBusy as exc:
+        _stderr(f"error: {exc}")
+        return 1
+    print(report.summary())
+    return 0
+
+
+def cmd_adapt(args) -> int:
+    from knowledge.adaptation import AdaptError, adapt, undo
+    from knowledge.index import IndexUnavailable
+    from knowledge.ingest import IngestBusy
+
+    data_dir = _data_dir(args)
+    if args.undo and args.restart:
+        raise UsageError("give --undo or --restart, not both")
+    try:
+        if args.undo:
+            had = undo(data_dir)
+            print("search ranks with the packaged model again" if had else "the index had no adapted model")
+            return 0
+        report = adapt(data_dir, _settings(), restart=args.restart, progress=_progress(args.quiet))
+    except (AdaptError, IndexUnavailable) as exc:
         raise UsageError(str(exc)) from None
     except IngestBusy as exc:
         _stderr(f"error: {exc}")
@@ -228,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("path", help="a Jekyll site root, its _posts/ folder, a Hugo site or a folder of markdown")
     ingest.add_argument("--quiet", action="store_true", help="no progress lines")
     ingest.set_defaults(func=cmd_ingest)
+
+    adapt = commands.add_parser("adapt", parents=[common],
+                                help="fine-tune the embedding model to the indexed blog and re-embed the index (resumable)")
+    adapt.add_argument("--restart", action="store_true", help="discard an interrupted training instead of resuming it")
+    adapt.add_argument("--undo", action="store_true", help="rank with the packaged model again and delete the adapted one")
+    adapt.add_argument("--quiet", action="store_true", help="no progress lines")
+    adapt.set_defaults(func=cmd_adapt)
 
     search = commands.add_parser("search", parents=[common], help="find posts")
     search.add_argument("query", nargs="?")

@@ -109,7 +109,7 @@ class CoverageCheck:
         best = max(h.similarity or 0.0 for h in hits[:cfg.posts])
         if best < cfg.abstain_below_with_unknown_terms and self.retriever.unknown_terms(question):
             return Gap("far")
-        for name in self.retriever.rare_names(question):
+        for name in self.retriever.rare_names(question, cfg.name_posts_share):
             counts = [self.retriever.mentions(name, h.post.id) for h in hits[:cfg.coverage_posts]]
             if max(counts) == 0 or (best < cfg.abstain_below_with_names_in_passing and counts[0] < 2):
                 return Gap("not_answered", _as_written(name, question))

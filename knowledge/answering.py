@@ -272,7 +272,7 @@ class AnswerComposer:
             earliest = next((h for h in hits if h.post.id == about_subject[0]), None) \
                 or self.retriever.hits_for(question, about_subject[:1], hits[0].score)[0]
         else:
-            terms = self.retriever.rare_terms(question, 0.15, ignore=self.prompts.earliest_words)
+            terms = self.retriever.rare_terms(question, cfg.earliest_terms_share, ignore=self.prompts.earliest_words)
             about = [h for h in hits[:cfg.coverage_posts]
                      if all(self.retriever.mentions(t, h.post.id) for t in terms)] if terms else hits[:cfg.posts]
             if not about:

@@ -47,8 +47,8 @@ def model_path(setting: str) -> Path:
     return path
 
 
-def _simple_layout(path: Path) -> dict | None:
-    """Pooling settings of a Transformer + Pooling (+ Normalize) folder, else None."""
+def simple_layout(path: Path) -> dict | None:
+    """Pooling settings of a Transformer + Pooling (+ Normalize) folder, else None (another kind of model)."""
     try:
         modules = json.loads((path / "modules.json").read_text())
         types = [m["type"] for m in modules]
@@ -136,7 +136,7 @@ class Embedder:
         device = settings.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        layout = _simple_layout(self.path)
+        layout = simple_layout(self.path)
         try:
             self.encoder = (_TransformerEncoder(self.path, layout, device) if layout
                             else _SentenceTransformerEncoder(self.path, device))

@@ -8,12 +8,15 @@ re-embedding what it already did.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from knowledge.settings import EmbedderSettings
 
 SCHEMA_VERSION = "1"
 INDEX_FILE = "index.sqlite3"
@@ -46,7 +49,12 @@ CREATE INDEX IF NOT EXISTS chunks_post ON chunks(post_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(title, heading, text, tokenize='porter unicode61');
 CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(title, tags, body, tokenize='porter unicode61');
 CREATE TABLE IF NOT EXISTS embedding_cache (text_hash TEXT PRIMARY KEY, embedding BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS ranking_vectors (chunk_id INTEGER PRIMARY KEY, embedding BLOB NOT NULL);
 """
+
+# Meta key naming the folder (under the data dir's models/) of the embedding model adapted to this
+# blog by `blogbot adapt`; search ranks passages by its vectors (table ranking_vectors).
+RANKING_MODEL = "ranking_model"
 
 
 class IndexUnavailable(RuntimeError):
@@ -84,6 +92,7 @@ class NewPost:
     chunks: list[tuple[int, str, str, str]]   # (ordinal, heading, text, prose)
     vectors: np.ndarray
     authors: list[str] = field(default_factory=list)
+    ranking_vectors: np.ndarray | None = None   # from the adapted model, when the index has one
 
 
 def index_path(data_dir: Path) -> Path:
@@ -118,6 +127,19 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE posts ADD COLUMN authors TEXT NOT NULL DEFAULT '[]'")
 
 
+def ranking_model_dir(data_dir: Path, meta: dict[str, str]) -> Path | None:
+    """Folder of the index's adapted ranking model (None when it has none)."""
+    name = meta.get(RANKING_MODEL)
+    return Path(data_dir) / "models" / name if name else None
+
+
+def ranking_embedder(data_dir: Path, meta: dict[str, str], embedder: EmbedderSettings) -> EmbedderSettings | None:
+    """Settings of the model adapted to this blog (`blogbot adapt`), None when the index has none:
+    the configured ones with that model folder."""
+    folder = ranking_model_dir(data_dir, meta)
+    return dataclasses.replace(embedder, model=str(folder)) if folder else None
+
+
 def urls(conn: sqlite3.Connection) -> dict[str, str]:
     """source path -> URL of every indexed post."""
     return dict(conn.execute("SELECT source, url FROM posts"))
@@ -146,6 +168,7 @@ def cache_embeddings(conn: sqlite3.Connection, rows: list[tuple[str, bytes]]) ->
 
 def _delete_post(conn: sqlite3.Connection, post_id: int) -> None:
     conn.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE post_id=?)", (post_id,))
+    conn.execute("DELETE FROM ranking_vectors WHERE chunk_id IN (SELECT id FROM chunks WHERE post_id=?)", (post_id,))
     conn.execute("DELETE FROM chunks WHERE post_id=?", (post_id,))
     conn.execute("DELETE FROM posts_fts WHERE rowid=?", (post_id,))
     conn.execute("DELETE FROM posts WHERE id=?", (post_id,))
@@ -182,13 +205,34 @@ def apply_changes(conn: sqlite3.Connection, upserts: list[NewPost], removals: li
             post_id = cur.lastrowid
             conn.execute("INSERT INTO posts_fts (rowid, title, tags, body) VALUES (?,?,?,?)",
                          (post_id, post.title, " ".join(post.tags + post.categories), post.body_text))
-            for (ordinal, heading, text, prose), vector in zip(post.chunks, post.vectors):
+            for number, ((ordinal, heading, text, prose), vector) in enumerate(zip(post.chunks, post.vectors)):
                 cur = conn.execute(
                     "INSERT INTO chunks (post_id, ordinal, heading, text, prose, embedding) VALUES (?,?,?,?,?,?)",
                     (post_id, ordinal, heading, text, prose, np.asarray(vector, dtype=np.float32).tobytes()))
                 conn.execute("INSERT INTO chunks_fts (rowid, title, heading, text) VALUES (?,?,?,?)",
                              (cur.lastrowid, post.title, heading, text))
+                if post.ranking_vectors is not None:
+                    conn.execute("INSERT INTO ranking_vectors VALUES (?, ?)",
+                                 (cur.lastrowid, np.asarray(post.ranking_vectors[number], dtype=np.float32).tobytes()))
         conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def set_ranking(conn: sqlite3.Connection, model: str | None, vectors: dict[int, np.ndarray]) -> None:
+    """Make `model` (a folder name under models/, None for none) the index's ranking model, with its
+    vector for every passage (chunk id -> vector), in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DELETE FROM ranking_vectors")
+        conn.executemany("INSERT INTO ranking_vectors VALUES (?, ?)",
+                         [(cid, np.asarray(v, dtype=np.float32).tobytes()) for cid, v in vectors.items()])
+        if model:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RANKING_MODEL, model))
+        else:
+            conn.execute("DELETE FROM meta WHERE key=?", (RANKING_MODEL,))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

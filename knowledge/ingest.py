@@ -7,6 +7,7 @@ import hashlib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -16,7 +17,7 @@ from knowledge import index as store
 from knowledge.blog_reader import Blog, Post, about_page, distinct_urls, open_blog, read_post
 from knowledge.chunking import chunk_sections, embedding_text
 from knowledge.markdown_text import markdown_sections
-from knowledge.settings import Settings
+from knowledge.settings import EmbedderSettings, Settings
 
 # Bump when parsing or chunking changes, so every post is processed again.
 # 4: generator-exact addresses (Hugo contentDir/permalinks, Zola path), authors, inline <script> dropped.
@@ -48,13 +49,14 @@ class IngestReport:
 
 
 @contextmanager
-def _data_dir_lock(data_dir: Path):
+def data_dir_lock(data_dir: Path):
+    """Held while the index of `data_dir` is written (ingest, adapt); IngestBusy when taken."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / "ingest.lock", "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise IngestBusy(f"another ingest is running on {data_dir}") from None
+            raise IngestBusy(f"another ingest or adapt is running on {data_dir}") from None
         yield
 
 
@@ -64,10 +66,35 @@ def _settings_fingerprint(blog: Blog, settings: Settings) -> str:
     return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:12]
 
 
-def _cache_key(settings: Settings, text: str) -> str:
-    """Key of a passage's vector in the embedding cache: the model, its dtype and the text."""
-    tag = f"{settings.embedder.model}|{settings.embedder.dtype}|"
+def _cache_tag(model: EmbedderSettings) -> str:
+    """What a passage's key in the embedding cache starts with: the model and its dtype."""
+    return f"{model_identity(model.model)}|{model.dtype}|"
+
+
+def _cache_key(tag: str, text: str) -> str:
+    """Key of a passage's vector in the embedding cache: the model's tag and the text."""
     return hashlib.sha1((tag + text).encode("utf-8")).hexdigest()
+
+
+def model_identity(model: str) -> str:
+    """What a model setting names, for the cache: "packaged", or a folder's name and a digest of its
+    weights, so a folder reached by another path is the same model and retrained weights a new one."""
+    folder = Path(model).expanduser()
+    if model == "packaged" or not folder.is_dir():
+        return model
+    weights = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
+    stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in weights)
+    return f"{folder.name}:{_weights_digest(str(folder.resolve()), stamp)}"
+
+
+@lru_cache(maxsize=16)
+def _weights_digest(folder: str, stamp: tuple) -> str:
+    digest = hashlib.sha1()
+    for name, _, _ in stamp:
+        with open(Path(folder) / name, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:12]
 
 
 def _prepare(post: Post, fingerprint: str, chunk_chars: int) -> store.NewPost | None:
@@ -93,7 +120,7 @@ def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
     data_dir = Path(data_dir)
     blog = open_blog(path, settings.site)
     report = IngestReport()
-    with _data_dir_lock(data_dir):
+    with data_dir_lock(data_dir):
         conn = store.connect(data_dir, create=True)
         try:
             known = store.fingerprints(conn)
@@ -138,16 +165,29 @@ def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
             for line in distinct_urls(changed, taken):
                 warn(line)
                 report.warnings.append(line)
+            ranking = _ranking_model(conn, data_dir, settings, warn, report)
             if changed:
-                _embed(conn, changed, settings, progress, report)
+                texts = [embedding_text(post.title, heading, prose) for post in changed for (_, heading, _, prose) in post.chunks]
+                vectors = embed_passages(conn, texts, settings.embedder, settings, progress, report)
+                ranking_vectors = (embed_passages(conn, texts, ranking, settings, progress, label="the adapted model")
+                                   if ranking else None)
+                position = 0
+                for post in changed:
+                    count = len(post.chunks)
+                    post.vectors = vectors[position:position + count]
+                    if ranking_vectors is not None:
+                        post.ranking_vectors = ranking_vectors[position:position + count]
+                    position += count
             if changed or removals:
                 progress(f"writing {len(changed)} posts to the index")
                 store.apply_changes(conn, changed, removals, {
                     "blog_root": str(blog.root), "base_url": blog.base_url,
                     "embedder": settings.embedder.model, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 })
-                keep = {_cache_key(settings, embedding_text(title, heading, prose)) for title, heading, prose in conn.execute(
-                    "SELECT posts.title, chunks.heading, chunks.prose FROM chunks JOIN posts ON posts.id = chunks.post_id")}
+                tags = [_cache_tag(model) for model in [settings.embedder] + ([ranking] if ranking else [])]
+                keep = {_cache_key(tag, embedding_text(title, heading, prose)) for title, heading, prose in conn.execute(
+                    "SELECT posts.title, chunks.heading, chunks.prose FROM chunks JOIN posts ON posts.id = chunks.post_id")
+                    for tag in tags}
                 store.prune_embedding_cache(conn, keep)
             store.set_meta(conn, {"blog_title": blog.title, "blog_author": blog.author, "about_url": about_page(blog, settings.ingest.max_file_bytes)})
             report.indexed = len(changed)
@@ -158,17 +198,34 @@ def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
     return report
 
 
-def _embed(conn, posts: list[store.NewPost], settings: Settings, progress: Progress, report: IngestReport) -> None:
-    """Fill each post's vectors, from the cache where possible, committing new ones batch by batch."""
-    texts = [embedding_text(post.title, heading, prose) for post in posts for (_, heading, _, prose) in post.chunks]
-    hashes = [_cache_key(settings, t) for t in texts]
+def _ranking_model(conn, data_dir: Path, settings: Settings, warn: Progress, report: IngestReport) -> EmbedderSettings | None:
+    """The adapted model new passages are embedded with too; when its folder is gone, the index
+    falls back to the packaged model's ranking (with a warning) rather than keep vectors of a lost model."""
+    meta = dict(conn.execute("SELECT key, value FROM meta"))
+    ranking = store.ranking_embedder(data_dir, meta, settings.embedder)
+    if ranking and not (Path(ranking.model) / "config.json").is_file():
+        line = (f"the adapted model {ranking.model} is missing: search uses {settings.embedder.model} vectors; "
+                "run 'blogbot adapt' to adapt again")
+        warn(line)
+        report.warnings.append(line)
+        store.set_ranking(conn, None, {})
+        return None
+    return ranking
+
+
+def embed_passages(conn, texts: list[str], model: EmbedderSettings, settings: Settings, progress: Progress,
+                   report: IngestReport | None = None, label: str = "the embedding model") -> np.ndarray:
+    """One vector per text from `model`, from the cache where possible, committing new ones batch by
+    batch (an interrupted run resumes where it stopped)."""
+    tag = _cache_tag(model)
+    hashes = [_cache_key(tag, t) for t in texts]
     cached = store.cached_embeddings(conn, sorted(set(hashes)))
     missing = sorted({h: t for h, t in zip(hashes, texts) if h not in cached}.items())
     if missing:
         from knowledge.embedder import get_embedder
 
-        progress("loading the embedding model")
-        embedder = get_embedder(settings.embedder)
+        progress(f"loading {label}")
+        embedder = get_embedder(model)
         batch = max(1, settings.ingest.embed_batch_size) * 4
         for start in range(0, len(missing), batch):
             part = missing[start:start + batch]
@@ -178,9 +235,8 @@ def _embed(conn, posts: list[store.NewPost], settings: Settings, progress: Progr
             store.cache_embeddings(conn, rows)
             cached.update(rows)
             progress(f"embedded {min(start + batch, len(missing))}/{len(missing)} passages")
-        report.passages_embedded = len(missing)
-    position = 0
-    for post in posts:
-        count = len(post.chunks)
-        post.vectors = np.stack([np.frombuffer(cached[h], dtype=np.float32) for h in hashes[position:position + count]])
-        position += count
+        if report is not None:
+            report.passages_embedded += len(missing)
+    if not hashes:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([np.frombuffer(cached[h], dtype=np.float32) for h in hashes])

@@ -8,6 +8,7 @@ posts of that time.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import numpy as np
 from knowledge import index as store
 from knowledge.markup import valid_unicode
 from knowledge.query_dates import date_window
-from knowledge.settings import Settings
+from knowledge.settings import EmbedderSettings, Settings
 from knowledge.words import STOPWORDS, WORD, is_calendar_word, query_words, stem
 
 MODES = ("hybrid", "bm25", "dense")
@@ -34,6 +35,18 @@ def _min_max(scores: dict[int, float]) -> dict[int, float]:
     low, high = min(scores.values()), max(scores.values())
     span = high - low
     return {key: (value - low) / span if span > 0 else 1.0 for key, value in scores.items()}
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DenseScores:
+    """A query's similarity to every passage (rows as in the index): `ranking` orders passages
+    (the blog's adapted model when there is one), `cosine` is the packaged model's cosine."""
+
+    ranking: np.ndarray
+    cosine: np.ndarray
 
 
 class QueryError(ValueError):
@@ -107,6 +120,15 @@ class Retriever:
         self._load()
 
     def _load(self) -> None:
+        """Read posts, passages and vectors in one read transaction: an ingest or adapt that commits
+        meanwhile is seen whole at the next refresh, never half."""
+        self._conn.execute("BEGIN")
+        try:
+            self._read_index()
+        finally:
+            self._conn.execute("COMMIT")
+
+    def _read_index(self) -> None:
         conn = self._conn
         self._version = conn.execute("PRAGMA data_version").fetchone()[0]
         self.posts = {row[0]: store.row_to_post(row) for row in conn.execute(f"SELECT {store.POST_COLUMNS} FROM posts")}
@@ -116,7 +138,24 @@ class Retriever:
         self._matrix = (np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
                         if rows else np.zeros((0, 384), dtype=np.float32))
         self._row_of_chunk = {int(c): i for i, c in enumerate(self._chunk_ids)}
+        self._ranking_model, self._ranking_matrix = self._ranking(rows)
         self._spellings: tuple[set[str], set[str]] | None = None
+
+    def _ranking(self, rows) -> tuple[EmbedderSettings | None, np.ndarray]:
+        """The model adapted to this blog and its passage vectors, when the index has them; else
+        None and the packaged model's vectors. Similarities that the answer checks compare with
+        thresholds always come from the packaged model, on whose scale they were chosen."""
+        meta = dict(self._conn.execute("SELECT key, value FROM meta"))
+        model = store.ranking_embedder(self.data_dir, meta, self.settings.embedder)
+        if model is None or not rows:
+            return None, self._matrix
+        vectors = dict(self._conn.execute("SELECT chunk_id, embedding FROM ranking_vectors"))
+        if not (Path(model.model) / "config.json").is_file() or any(int(c) not in vectors for c in self._chunk_ids):
+            log.warning("the adapted model %s or some of its vectors are missing: search ranks with %s; "
+                        "run 'blogbot adapt' again (or 'blogbot adapt --undo')", model.model, self.settings.embedder.model)
+            return None, self._matrix
+        matrix = np.frombuffer(b"".join(vectors[int(c)] for c in self._chunk_ids), dtype=np.float32)
+        return model, matrix.reshape(len(rows), -1)
 
     def _refresh(self) -> None:
         if self._conn.execute("PRAGMA data_version").fetchone()[0] != self._version:
@@ -186,10 +225,12 @@ class Retriever:
             return [w for w in words if not self._posts_with(w, 1)]
 
     def specific_terms(self, query: str, hit: Hit) -> list[str]:
-        """Query words found in few posts (at most 1% of them, or 3) that `hit` contains, like "RRF"
+        """Query words found in few posts (answer.specific_posts_share of them, at least
+        answer.specific_min_posts) that `hit` contains, like "RRF"
         or "Tekton": evidence that the blog covers a question even when embeddings are unsure."""
         words = query_words(query, 3)
-        limit = max(3, len(self.posts) // 100)
+        cfg = self.settings.answer
+        limit = max(cfg.specific_min_posts, int(len(self.posts) * cfg.specific_posts_share + 1e-9))
         with self._lock:
             found = []
             for word in words:
@@ -198,7 +239,7 @@ class Retriever:
                     found.append(word)
             return found
 
-    def rare_names(self, query: str, share: float = 0.05) -> list[str]:
+    def rare_names(self, query: str, share: float) -> list[str]:
         """What the query names, like "Azure" or "kNN" (capitalized or mixed-case words), when some
         posts but at most `share` of them contain it: the specific thing a reader asks about."""
         names = [m.group(0) for m in _NAME.finditer(query)]
@@ -332,12 +373,16 @@ class Retriever:
                f"WHERE chunks_fts MATCH ? AND chunks.post_id IN ({marks}) ORDER BY bm25(chunks_fts, 1.0, 2.0, 1.0)")
         return {r[0]: rank for rank, r in enumerate(self._conn.execute(sql, (match, *post_ids)))}
 
-    def _dense(self, query: str) -> np.ndarray:
-        """Cosine similarity of the query to every passage."""
+    def _dense(self, query: str) -> DenseScores:
+        """The query's similarity to every passage: for ranking, and the cosine for the checks."""
         from knowledge.embedder import get_embedder
 
-        vector = get_embedder(self.settings.embedder).encode([query])[0]
-        return self._matrix @ vector
+        cosine = self._matrix @ get_embedder(self.settings.embedder).encode([query])[0]
+        if self._ranking_model is None:
+            return DenseScores(cosine, cosine)
+        adapted = self._ranking_matrix @ get_embedder(self._ranking_model).encode([query])[0]
+        weight = self.settings.retrieval.adapted_weight
+        return DenseScores(weight * adapted + (1.0 - weight) * cosine, cosine)
 
     # -- search -----------------------------------------------------------------------------
 
@@ -385,7 +430,7 @@ class Retriever:
             best = sorted(fused, key=lambda pid: (-fused[pid], pid))[:k]
             return [self._hit(pid, fused[pid], match, chunk_scores, passages_per_post) for pid in best]
 
-    def _scored(self, match: str | None, chunk_scores: np.ndarray | None, allowed: set[int] | None,
+    def _scored(self, match: str | None, chunk_scores: DenseScores | None, allowed: set[int] | None,
                 depth: int, weight: float) -> list[tuple[float, dict[int, float]]]:
         """(weight, {post id: score}) from BM25 and from dense similarity, top `depth` within `allowed`."""
         cfg = self.settings.retrieval
@@ -393,9 +438,9 @@ class Retriever:
         if match:
             lists.append((weight * cfg.bm25_weight, self._bm25_posts(match, allowed, depth)))
         if chunk_scores is not None:
-            scores = chunk_scores
+            scores = chunk_scores.ranking
             if allowed is not None:
-                scores = np.where(np.isin(self._chunk_posts, list(allowed)), chunk_scores, -np.inf)
+                scores = np.where(np.isin(self._chunk_posts, list(allowed)), scores, -np.inf)
             best: dict[int, float] = {}
             for row in np.argsort(-scores):
                 if not np.isfinite(scores[row]) or len(best) >= depth:
@@ -404,11 +449,13 @@ class Retriever:
             lists.append((weight * cfg.dense_weight, best))
         return lists
 
-    def _hit(self, post_id: int, score: float, match: str | None, chunk_scores: np.ndarray | None, per_post: int) -> Hit:
+    def _hit(self, post_id: int, score: float, match: str | None, chunk_scores: DenseScores | None, per_post: int) -> Hit:
         rows = self._conn.execute("SELECT id, heading, text, prose FROM chunks WHERE post_id=? ORDER BY ordinal",
                                   (post_id,)).fetchall()
         bm25_rank = self._bm25_chunks(match, {post_id}) if match else {}
-        dense = {cid: float(chunk_scores[self._row_of_chunk[cid]]) for cid, *_ in rows} if chunk_scores is not None else {}
+        rows_of = [self._row_of_chunk[cid] for cid, *_ in rows] if chunk_scores is not None else []
+        dense = {cid: float(chunk_scores.ranking[row]) for (cid, *_), row in zip(rows, rows_of)}
+        cosine = [float(chunk_scores.cosine[row]) for row in rows_of]
         dense_rank = {cid: rank for rank, cid in enumerate(sorted(dense, key=lambda c: -dense[c]))}
         k = PASSAGE_RRF_K
 
@@ -423,4 +470,4 @@ class Retriever:
         passages = sorted((Passage(cid, heading, text, prose, passage_score(cid)) for cid, heading, text, prose in rows),
                           key=lambda p: -p.score)
         return Hit(post=self.posts[post_id], score=score, passages=passages[:per_post],
-                   similarity=max(dense.values()) if dense else None)
+                   similarity=max(cosine) if cosine else None)

@@ -54,6 +54,19 @@ class RetrievalSettings:
     dense_weight: float = 1.0
     candidates: int = 50
     date_weight: float = 1.0
+    adapted_weight: float = 0.5
+
+
+@dataclass
+class AdaptSettings:
+    max_seq_length: int = 128
+    batch_size: int = 32
+    epochs: float = 1.0
+    learning_rate: float = 2e-5
+    warmup_share: float = 0.1
+    seed: int = 0
+    checkpoint_steps: int = 10
+    min_pairs: int = 64
 
 
 @dataclass
@@ -88,6 +101,10 @@ class AnswerSettings:
     related_above: float = 0.30
     typo_min_letters: int = 7
     name_words_within: int = 10
+    name_posts_share: float = 0.05
+    specific_posts_share: float = 0.01
+    specific_min_posts: int = 3
+    earliest_terms_share: float = 0.15
     support_threshold: float = 0.70
     support_word_coverage: float = 0.75
     answer_similarity: float = 0.35
@@ -163,6 +180,7 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    adapt: AdaptSettings = field(default_factory=AdaptSettings)
     generator: GeneratorSettings = field(default_factory=GeneratorSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     topics: TopicSettings = field(default_factory=TopicSettings)
@@ -232,6 +250,19 @@ def _consistent(settings: Settings) -> Settings:
     if budget >= timeout:
         raise SettingsError(f"settings: generator.time_budget_s ({budget:g}) must be shorter than "
                             f"dialog.action_timeout_s ({timeout:g}), or a slow generator loses the answer")
+    adapt = settings.adapt
+    for key, value, valid, rule in (("adapt.batch_size", adapt.batch_size, adapt.batch_size >= 2, "at least 2"),
+                                    ("adapt.epochs", adapt.epochs, adapt.epochs > 0, "above 0"),
+                                    ("adapt.max_seq_length", adapt.max_seq_length, adapt.max_seq_length >= 8, "at least 8"),
+                                    ("adapt.checkpoint_steps", adapt.checkpoint_steps, adapt.checkpoint_steps >= 1, "at least 1"),
+                                    ("adapt.min_pairs", adapt.min_pairs, adapt.min_pairs >= 2, "at least 2"),
+                                    ("adapt.learning_rate", adapt.learning_rate, adapt.learning_rate > 0, "above 0"),
+                                    ("adapt.warmup_share", adapt.warmup_share, 0 <= adapt.warmup_share < 1,
+                                     "at least 0 and below 1"),
+                                    ("retrieval.adapted_weight", settings.retrieval.adapted_weight,
+                                     0 <= settings.retrieval.adapted_weight <= 1, "between 0 and 1")):
+        if not valid:
+            raise SettingsError(f"settings: {key} must be {rule}, not {value:g}")
     return settings
 
 

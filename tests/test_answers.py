@@ -449,7 +449,7 @@ def test_question_naming_what_the_closest_posts_never_mention_abstains(offline_c
     ("On which port does Milvus listen?", "/article/vector-databases-compared/"),
 ])
 def test_question_naming_what_its_post_covers_is_answered(offline_composer, question, permalink):
-    assert offline_composer.retriever.rare_names(question)    # the question does name something rare
+    assert offline_composer.retriever.rare_names(question, offline_composer.settings.answer.name_posts_share)  # names something rare
     answer = offline_composer.answer(question)
     assert not answer.abstained
     assert answer.citations[0].permalink == permalink

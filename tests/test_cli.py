@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BLOGBOT, DEMO_QUESTIONS, REPO, assert_usage_error
-from knowledge.ingest import _data_dir_lock
+from knowledge.ingest import data_dir_lock
 
 HIT_FIELDS = {"permalink", "url", "title", "date", "score", "snippet"}
 
@@ -138,7 +138,7 @@ def test_eval_missing_question_file(demo_index, tmp_path):
 def test_ingest_while_another_runs_fails(make_blog, tmp_path):
     blog = make_blog({"2020-01-01-tiny.md": "---\ntitle: Tiny\n---\n\nA tiny post.\n"})
     data = tmp_path / "data"
-    with _data_dir_lock(data):
+    with data_dir_lock(data):
         result = blogbot("ingest", str(blog), "--data-dir", str(data))
     assert result.returncode == 1, result.stderr
-    assert result.stderr.strip().splitlines()[-1] == f"error: another ingest is running on {data}"
+    assert result.stderr.strip().splitlines()[-1] == f"error: another ingest or adapt is running on {data}"

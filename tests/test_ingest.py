@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BLOGBOT, REPO, post_text
-from knowledge.ingest import IngestBusy, _data_dir_lock, ingest
+from knowledge.ingest import IngestBusy, data_dir_lock, ingest
 from knowledge.retrieval import Retriever
 
 SMALL_BLOG = {
@@ -142,7 +142,7 @@ def test_ingest_without_text_to_index_skips_post(make_blog, tmp_path, settings):
 
 def test_second_concurrent_ingest_is_refused(small_blog, tmp_path, settings):
     data = tmp_path / "data"
-    with _data_dir_lock(data):
+    with data_dir_lock(data):
         with pytest.raises(IngestBusy, match="another ingest"):
             ingest(small_blog, data, settings)
     report = ingest(small_blog, data, settings)     # the lock is free again

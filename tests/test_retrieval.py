@@ -10,6 +10,7 @@ from conftest import DEMO_BLOG, DEMO_QUESTIONS
 from knowledge.evaluation import evaluate_retrieval, load_questions
 from knowledge.query_dates import date_window
 from knowledge.retrieval import QueryError
+from knowledge.settings import load_settings
 
 QUESTIONS = [json.loads(line) for line in DEMO_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
 ANSWERABLE = [q for q in QUESTIONS if q["gold_permalinks"]]
@@ -191,7 +192,7 @@ def _post_ids(retriever) -> dict[str, int]:
     ("Which posts mention Helm or Tekton?", []),                       # in 2 posts each: more than 5 %
 ])
 def test_rare_names(retriever, query, names):
-    assert retriever.rare_names(query) == names
+    assert retriever.rare_names(query, load_settings().answer.name_posts_share) == names
 
 
 def test_rare_names_share_sets_how_rare(retriever):
