@@ -109,13 +109,19 @@ class CoverageCheck:
         best = max(h.similarity or 0.0 for h in hits[:cfg.posts])
         if best < cfg.abstain_below_with_unknown_terms and self.retriever.unknown_terms(question):
             return Gap("far")
-        for name in self.retriever.rare_names(question, cfg.name_posts_share):
+        for name in self.rare_names(question):
             counts = [self.retriever.mentions(name, h.post.id) for h in hits[:cfg.coverage_posts]]
             if max(counts) == 0 or (best < cfg.abstain_below_with_names_in_passing and counts[0] < 2):
                 return Gap("not_answered", _as_written(name, question))
         if best < cfg.abstain_below and not self.retriever.specific_terms(question, hits[0]):
             return Gap("far")
         return None
+
+    def rare_names(self, question: str) -> list[str]:
+        """The words of the question's names (lower-cased) that at most answer.name_posts_share of
+        the posts contain: what the question is specifically about."""
+        words = [w for name in question_names(question) for w in name.split() if not _NUMBER.fullmatch(w)]
+        return self.retriever.rare_words(words, self.settings.name_posts_share)
 
     def unknown_name(self, question: str, hits: list[Hit]) -> str:
         """The first name of the question that the blog does not have, or "": a word of it that no

@@ -20,10 +20,9 @@ from knowledge import index as store
 from knowledge.markup import valid_unicode
 from knowledge.query_dates import date_window
 from knowledge.settings import EmbedderSettings, Settings
-from knowledge.words import STOPWORDS, WORD, is_calendar_word, query_words, stem
+from knowledge.words import STOPWORDS, WORD, query_words, stem
 
 MODES = ("hybrid", "bm25", "dense")
-_NAME = re.compile(r"[A-Za-z][\w.+#-]*[\w+#]")
 SNIPPET_CHARS = 320
 PASSAGE_RRF_K = 60   # passages of one post are ranked by reciprocal-rank fusion of BM25 and dense
 
@@ -239,14 +238,10 @@ class Retriever:
                     found.append(word)
             return found
 
-    def rare_names(self, query: str, share: float) -> list[str]:
-        """What the query names, like "Azure" or "kNN" (capitalized or mixed-case words), when some
-        posts but at most `share` of them contain it: the specific thing a reader asks about."""
-        names = [m.group(0) for m in _NAME.finditer(query)]
-        names = [n.lower() for n in names if (n[0].isupper() or re.search(r"[a-z][A-Z]|\d", n))]
+    def rare_words(self, words: list[str], share: float) -> list[str]:
+        """The words (lower-cased, each once) that some posts, but at most `share` of them, contain."""
         with self._lock:
-            return [n for n in dict.fromkeys(names) if n not in STOPWORDS and not is_calendar_word(n)
-                    and self._in_few_posts(n, share)]
+            return [w for w in dict.fromkeys(w.lower() for w in words) if self._in_few_posts(w, share)]
 
     def rare_terms(self, query: str, share: float, ignore: frozenset = frozenset()) -> list[str]:
         """The query's words (3+ letters) that some posts but at most `share` of them contain."""

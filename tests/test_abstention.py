@@ -44,6 +44,20 @@ def _gap(coverage: CoverageCheck, question: str):
     return coverage.gap(question, coverage.retriever.search(question, k=coverage.settings.coverage_posts))
 
 
+@pytest.mark.parametrize("query, names", [
+    # Weaviate and Watson are each named in one demo post; "Assistant" is in several, "Can" is no name.
+    ("Can Weaviate run inside a Watson Assistant dialog?", ["weaviate", "watson"]),
+    # A month is no name, even one that a single post contains ("Update, August 2023").
+    ("What did he write in August about QLoRA?", ["qlora"]),
+    ("Is bf16 better than fp16?", ["bf16"]),                           # words with digits are names too
+    ("what is weaviate?", []),                                         # lowercase: not a name
+    ("How do I use Kubernetes with Kafka?", []),                       # in 6 of 15 posts / in none
+    ("Which posts mention Helm or Tekton?", []),                       # in 2 posts each: more than 5 %
+])
+def test_rare_names_are_the_names_few_posts_contain(demo_coverage, query, names):
+    assert demo_coverage.rare_names(query) == names
+
+
 @pytest.mark.parametrize("question, missing", [
     ("How do I autoscale my cluster's nodes with Karpenter?", "Karpenter"),
     ("How do I fine-tune a 7B model on a 12 GB GPU with Unsloth?", "Unsloth"),

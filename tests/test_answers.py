@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from knowledge.abstention import CoverageCheck
 from knowledge.answering import AnswerComposer, Final, Token
 from knowledge.evidence import choose_passages
 from knowledge.chunking import split_sentences
@@ -449,7 +450,7 @@ def test_question_naming_what_the_closest_posts_never_mention_abstains(offline_c
     ("On which port does Milvus listen?", "/article/vector-databases-compared/"),
 ])
 def test_question_naming_what_its_post_covers_is_answered(offline_composer, question, permalink):
-    assert offline_composer.retriever.rare_names(question, offline_composer.settings.answer.name_posts_share)  # names something rare
+    assert CoverageCheck(offline_composer.retriever, offline_composer.settings.answer).rare_names(question)  # names something rare
     answer = offline_composer.answer(question)
     assert not answer.abstained
     assert answer.citations[0].permalink == permalink

@@ -10,7 +10,6 @@ from conftest import DEMO_BLOG, DEMO_QUESTIONS
 from knowledge.evaluation import evaluate_retrieval, load_questions
 from knowledge.query_dates import date_window
 from knowledge.retrieval import QueryError
-from knowledge.settings import load_settings
 
 QUESTIONS = [json.loads(line) for line in DEMO_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
 ANSWERABLE = [q for q in QUESTIONS if q["gold_permalinks"]]
@@ -181,22 +180,11 @@ def _post_ids(retriever) -> dict[str, int]:
     return {hit.post.permalink: hit.post.id for hit in retriever.search("blog", k=15, mode="dense")}
 
 
-@pytest.mark.parametrize("query, names", [
-    # Weaviate and Watson are each named in one demo post; "Assistant" is in several, "Can" is no name.
-    ("Can Weaviate run inside a Watson Assistant dialog?", ["weaviate", "watson"]),
-    # A month is no name, even one that a single post contains ("Update, August 2023").
-    ("What did he write in August about QLoRA?", ["qlora"]),
-    ("Is bf16 better than fp16?", ["bf16"]),                           # words with digits are names too
-    ("what is weaviate?", []),                                         # lowercase: not a name
-    ("How do I use Kubernetes with Kafka?", []),                       # in 6 of 15 posts / in none
-    ("Which posts mention Helm or Tekton?", []),                       # in 2 posts each: more than 5 %
-])
-def test_rare_names(retriever, query, names):
-    assert retriever.rare_names(query, load_settings().answer.name_posts_share) == names
+def test_rare_words_are_those_of_few_posts(retriever):
+    # Helm and Tekton are in 2 of the 15 demo posts each, Kubernetes in 6, Kafka in none.
+    assert retriever.rare_words(["Helm", "Tekton", "Kubernetes", "Kafka"], 0.2) == ["helm", "tekton"]
+    assert retriever.rare_words(["Helm", "Tekton"], 0.05) == []
 
-
-def test_rare_names_share_sets_how_rare(retriever):
-    assert retriever.rare_names("Which posts mention Helm or Tekton?", share=0.2) == ["helm", "tekton"]
 
 
 def test_rare_terms_are_any_words_few_posts_contain(retriever):
