@@ -113,7 +113,7 @@ class AnswerSettings:
     other_posts_score: float = 0.8
     post_rank_weight: float = 0.3
     sentence_context: int = 3
-    second_run_score: float = 0.9
+    second_run_score: float = 0.8
     second_run_words: int = 40
     list_posts: int = 10
     list_relative_score: float = 0.6
