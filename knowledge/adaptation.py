@@ -227,19 +227,24 @@ def _train(plan: list[list[TrainingPair]], base: Path, folder: Path, work: Path,
     hf_logging.set_verbosity_error()
     cfg = settings.adapt
     torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
-    torch.manual_seed(cfg.seed)
     device = settings.embedder.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    progress("loading the embedding model to adapt it")
-    model = SentenceTransformer(str(base), device=device, local_files_only=True)
-    model.max_seq_length = cfg.max_seq_length
-    loss = MultipleNegativesRankingLoss(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate)
     total = len(plan)
     warmup = max(1, round(total * cfg.warmup_share))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / total))
+
+    def fresh():
+        """The base model, its loss, optimizer and learning-rate schedule, as at step 0."""
+        torch.manual_seed(cfg.seed)
+        model = SentenceTransformer(str(base), device=device, local_files_only=True)
+        model.max_seq_length = cfg.max_seq_length
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / total))
+        return model, MultipleNegativesRankingLoss(model), optimizer, scheduler
+
+    progress("loading the embedding model to adapt it")
+    model, loss, optimizer, scheduler = fresh()
     checkpoint = work / CHECKPOINT
     if restart:
         shutil.rmtree(work, ignore_errors=True)
@@ -254,13 +259,7 @@ def _train(plan: list[list[TrainingPair]], base: Path, folder: Path, work: Path,
             start = int(state["step"])
         except Exception as exc:   # a checkpoint of another version or a damaged file: train from the start
             progress(f"the checkpoint in {work} cannot be read ({exc.__class__.__name__}): starting over")
-            torch.manual_seed(cfg.seed)
-            model = SentenceTransformer(str(base), device=device, local_files_only=True)
-            model.max_seq_length = cfg.max_seq_length
-            loss = MultipleNegativesRankingLoss(model)
-            optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate)
-            scheduler = torch.optim.lr_scheduler.LambdaLR(
-                optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / total))
+            model, loss, optimizer, scheduler = fresh()
             start = 0
         else:
             report.resumed_at = start
