@@ -178,6 +178,33 @@ def cmd_eval_sets(args) -> int:
     return 0
 
 
+def cmd_eval_synth(args) -> int:
+    from knowledge.embedder import get_embedder
+    from knowledge.settings import SettingsError
+    from knowledge.synthetic import SynthError, load_synth_config, synthesize, write_questions
+
+    settings = _settings()
+    try:
+        config = load_synth_config()
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    retriever = _retriever(args)
+    try:
+        embedder = get_embedder(settings.embedder)
+        questions = synthesize(retriever, embedder.encode, args.count, args.seed, config,
+                               rare_share=settings.answer.name_posts_share, half=args.half,
+                               progress=_progress(args.quiet))
+    except SynthError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        retriever.close()
+    write_questions(questions, Path(args.out))
+    covered = sum(1 for q in questions if q["gold_permalinks"])
+    _stderr(f"wrote {len(questions)} questions to {args.out}: {covered} answerable, "
+            f"{len(questions) - covered} not covered by the blog")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from knowledge.evaluation import evaluate_retrieval
 
@@ -296,6 +323,18 @@ def build_parser() -> argparse.ArgumentParser:
     sets.add_argument("--retrieval-only", action="store_true", help="hit@5 and MRR@10 only (no answers)")
     sets.add_argument("--json", action="store_true", help="one JSON line per set")
     sets.set_defaults(func=cmd_eval_sets)
+
+    synth = kinds.add_parser("synth", parents=[common],
+                             help="make a question set from the indexed blog (answerable and not covered)")
+    synth.add_argument("--out", required=True, help="the JSONL file to write (the format of questions-dev.jsonl)")
+    synth.add_argument("--count", type=int, default=100, help="number of questions (default 100)")
+    synth.add_argument("--seed", type=int, default=0,
+                       help="picks the posts and forms: another seed gives another split (default 0)")
+    synth.add_argument("--half", type=int, choices=[1, 2],
+                       help="ask about this half of the posts only (a stable split by address): tune on one "
+                            "half, report the other (default: all posts)")
+    synth.add_argument("--quiet", action="store_true", help="no progress lines")
+    synth.set_defaults(func=cmd_eval_synth)
 
     from bot.cli_dialog import add_commands
 

@@ -5,7 +5,11 @@ written with capitals or digits mid-sentence, such as "Karpenter", "ESP32", or a
 "Rust 1.99") occurs in some post. The names come from the question's own spelling, so no list of
 products or tools is needed, and each blog's own text decides. Misspelt names ("Kuberntes") and
 acronyms the closest posts write out ("LDA": "Latent Dirichlet Allocation") count as present.
-Beyond names, the best passage must be close enough in meaning (the `abstain_below*` settings).
+A name that few posts contain must also be what a close post speaks of: a name that the top post
+does not mention and the other close posts mention only in passages far from the question ("my home
+server Bragi" under a question on LoRA) is mentioned in passing, and the blog does not answer a
+question about it. Beyond names, the
+best passage must be close enough in meaning (the `abstain_below*` settings).
 """
 
 from __future__ import annotations
@@ -109,10 +113,21 @@ class CoverageCheck:
         best = max(h.similarity or 0.0 for h in hits[:cfg.posts])
         if best < cfg.abstain_below_with_unknown_terms and self.retriever.unknown_terms(question):
             return Gap("far")
-        for name in self.rare_names(question):
-            counts = [self.retriever.mentions(name, h.post.id) for h in hits[:cfg.coverage_posts]]
+        names = self.rare_names(question)
+        closest = [h.post.id for h in hits[:cfg.coverage_posts]]
+        elsewhere = []   # names the top post does not mention
+        for name in names:
+            counts = [self.retriever.mentions(name, post_id) for post_id in closest]
             if max(counts) == 0 or (best < cfg.abstain_below_with_names_in_passing and counts[0] < 2):
                 return Gap("not_answered", _as_written(name, question))
+            if counts[0] == 0:
+                elsewhere.append(name)
+        # Names the top post lacks, mentioned only where the other posts speak of something else
+        # ("unlike Jenkins, ..."): no passage that names them is as close to the question as a passage
+        # that covers it must be. (A name the top post has is judged by the rule above.)
+        if names and len(elsewhere) == len(names) and all(
+                (self.retriever.closest_mention(question, name, closest) or 0.0) < cfg.abstain_below for name in names):
+            return Gap("not_answered", _as_written(names[0], question))
         if best < cfg.abstain_below and not self.retriever.specific_terms(question, hits[0]):
             return Gap("far")
         return None

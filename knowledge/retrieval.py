@@ -176,6 +176,13 @@ class Retriever:
             self._refresh()
             return bool(self._posts_with(text, 1))
 
+    def posts_containing(self, text: str) -> int:
+        """How many posts contain the word or phrase (as `contains` matches it)."""
+        with self._lock:
+            self._refresh()
+            sql = "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?"
+            return self._conn.execute(sql, (f'"{text.replace(chr(34), "")}"',)).fetchone()[0]
+
     def together(self, words: list[str], within: int) -> bool:
         """Whether some post has all the words at most `within` words apart ("Linux x86_64" in
         "x86_64 and aarch64 Linux")."""
@@ -247,6 +254,27 @@ class Retriever:
         """The query's words (3+ letters) that some posts but at most `share` of them contain."""
         with self._lock:
             return [w for w in query_words(query, 3) if w not in ignore and self._in_few_posts(w, share)]
+
+    def closest_mention(self, query: str, word: str, post_ids: list[int]) -> float | None:
+        """The highest similarity (packaged model's cosine) to the query of a passage of these posts
+        that mentions the word (case-insensitive, whole word); 1.0 when one of the posts has it in its
+        title (that post is about it); None when none of them mentions it."""
+        from knowledge.embedder import get_embedder
+
+        pattern = re.compile(rf"(?<!\w){re.escape(word.lower())}(?!\w)")
+        rows = []
+        with self._lock:
+            self._refresh()
+            for post_id in post_ids:
+                if pattern.search(self.posts[post_id].title.lower()):
+                    return 1.0
+                rows += [self._row_of_chunk[cid] for cid, heading, text in self._conn.execute(
+                    "SELECT id, heading, text FROM chunks WHERE post_id=?", (post_id,))
+                    if pattern.search(f"{heading}\n{text}".lower())]
+        if not rows:
+            return None
+        vector = get_embedder(self.settings.embedder).encode([query])[0]
+        return float(np.max(self._matrix[rows] @ vector))
 
     def mentions(self, word: str, post_id: int) -> int:
         """How often a post mentions a word (case-insensitive, whole word); its title counts twice."""

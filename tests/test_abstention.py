@@ -108,6 +108,41 @@ def test_a_name_only_posts_far_from_the_question_mention_is_said_so(demo_index):
     assert answer.text.startswith("I couldn't find a post about Weaviate that answers this.")
 
 
+def test_a_name_mentioned_only_about_something_else_is_not_covered(make_blog, tmp_path):
+    blog = make_blog({
+        "2024-03-01-lora.md": post_text("Fine-tuning with LoRA on one GPU", """
+            LoRA trains two small low-rank matrices per layer and keeps the base weights frozen, so a 7B
+            model fits on one 24 GB GPU. After training, merge the adapters into the base weights with
+            merge_and_unload() and save the merged model for serving.
+            """),
+        "2024-04-01-operators.md": post_text("Writing Kubernetes operators in Go", """
+            An operator watches custom resources and reconciles the cluster towards the state they
+            describe. Kubebuilder generates the project, the CRD and the controller skeleton.
+
+            ## Where I test
+
+            I run the tests on my home server Bragi, an old desktop under the stairs that also keeps
+            the family photos and copies them to a disk in the garage every night.
+            """),
+        "2024-05-01-rag.md": post_text("Retrieval-augmented generation", """
+            RAG retrieves passages for a question and lets the model answer from them, with citations.
+            """),
+    })
+    data_dir = tmp_path / "data"
+    ingest(blog, data_dir, load_settings())
+    retriever = Retriever(data_dir, load_settings())
+    coverage = CoverageCheck(retriever, retriever.settings.answer)
+    try:
+        # The LoRA post answers how to merge adapters; the only word on Bragi is about a test machine.
+        gap = _gap(coverage, "How do I merge the adapters into the base weights on Bragi?")
+        assert gap is not None and gap.kind == "not_answered" and gap.name == "Bragi"
+        assert _gap(coverage, "How do I merge the adapters into the base weights?") is None
+        # Where the question is about what the passage says, the mention answers it.
+        assert _gap(coverage, "Does he test his Kubernetes operators on his home server Bragi?") is None
+    finally:
+        retriever.close()
+
+
 def _extractive_settings():
     settings = load_settings()
     settings.generator.backend = "none"

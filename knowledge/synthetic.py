@@ -1,0 +1,311 @@
+"""Questions made from any blog: `blogbot eval synth`.
+
+Answerable questions ask about one section of a post, worded from its heading rather than the
+post's title ("Can you explain model download in Mistral?"), with the post as gold and the section's
+most specific words as answer keywords. Not-covered questions are answerable ones whose most
+specific word is swapped for a name no post contains, of the same kind: of the names in
+config/synthetic.yml, one of those whose swapped question stays closest in meaning to the original
+(a database fits where a database was). A share of both is written in lower case, as many readers
+type. The output is a question file in the format of ../shared/eval, for `blogbot eval sets`; the
+posts can be taken from one half of the blog (a stable split by address), so a set to tune on and
+one never looked at share no post.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.retrieval import Retriever
+from knowledge.settings import SettingsError, config_dir, read_config_file
+from knowledge.words import is_calendar_word, is_stopword
+
+CONFIG_FILE = "synthetic.yml"
+# A heading's decoration that no reader types: an anchor id, a list number, an interview's "Q:".
+_HEADING_NOISE = re.compile(r"\s*\{#[^}]*\}\s*$|^\s*(?:\d+[.)]|[QA]:)\s*")
+_WORD = re.compile(r"[^\W_][\w.+#-]*[\w+#]|[^\W_]")
+# A name a reader could type: letters and digits, one hyphen or dot at most (no code identifiers).
+_TYPED_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)?")
+# Keywords are plain words (no code, numbers or joined names), long enough to say something.
+_KEYWORD = re.compile(r"[a-z]{5,}")
+
+
+class SynthError(ValueError):
+    """The blog or config/synthetic.yml cannot give a question set."""
+
+
+@dataclass
+class SynthConfig:
+    """config/synthetic.yml: question forms, shares and the names swapped in."""
+
+    templates: list[str]
+    not_covered_share: float
+    passing_share: float
+    passing_posts: int
+    lowercase_share: float
+    names: list[str]
+
+
+def load_synth_config(path: Path | None = None) -> SynthConfig:
+    """Read and check config/synthetic.yml (SettingsError naming what is wrong)."""
+    path = path or config_dir() / CONFIG_FILE
+    if not path.is_file():
+        raise SettingsError(f"{path}: missing (`blogbot eval synth` needs its question forms and names)")
+    raw = read_config_file(path)
+    templates = raw.get("templates")
+    if not isinstance(templates, list) or not templates or not all(
+            isinstance(t, str) and "{topic}" in t and "{context}" in t for t in templates):
+        raise SettingsError(f"{path}: templates must be a list of texts, each with {{topic}} and {{context}}")
+    names = raw.get("names")
+    if not isinstance(names, dict) or not all(isinstance(v, list) and all(isinstance(n, str) for n in v)
+                                              for v in names.values()):
+        raise SettingsError(f"{path}: names must map each kind to a list of names")
+    shares = {}
+    for key in ("not_covered_share", "passing_share", "lowercase_share"):
+        value = raw.get(key)
+        if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise SettingsError(f"{path}: {key} must be a number from 0 to 1, not {value!r}")
+        shares[key] = float(value)
+    passing_posts = raw.get("passing_posts")
+    if not isinstance(passing_posts, int) or passing_posts < 1:
+        raise SettingsError(f"{path}: passing_posts must be a whole number of at least 1, not {passing_posts!r}")
+    unique = list(dict.fromkeys(n.strip() for kind in names.values() for n in kind if n.strip()))
+    return SynthConfig(templates, shares["not_covered_share"], shares["passing_share"], passing_posts,
+                       shares["lowercase_share"], unique)
+
+
+@dataclass
+class _Section:
+    post_id: int
+    heading: str
+    prose: str
+    post_text: str    # the whole post's prose: how it writes its words
+
+
+def _clean_heading(heading: str) -> str:
+    return _HEADING_NOISE.sub("", heading).strip().rstrip(":").strip()
+
+
+def _post_names(text: str) -> set[str]:
+    """The words a post writes as names (see _written_as_name), found in one pass over its words."""
+    words = set(_WORD.findall(text))
+    lower = {w for w in words if w == w.lower()}
+    return {w for w in words if len(w) > 2 and not is_stopword(w) and not is_calendar_word(w) and (
+        any(c.isupper() for c in w[1:]) or (any(c.isdigit() for c in w) and any(c.isalpha() for c in w))
+        or (w[:1].isupper() and w.lower() not in lower))}
+
+
+def _read_blog(retriever: Retriever, passing_posts: int) -> tuple[dict[int, list[_Section]], list[str]]:
+    """Each post's sections whose heading no other post uses ("Summary" names nothing) and has at
+    least two words that are not function words; and the names the blog mentions only in passing:
+    in at most `passing_posts` posts, at most twice in each, never in a title or heading."""
+    by_heading: dict[str, set[int]] = {}
+    candidates: list[_Section] = []
+    posts = retriever.current_posts()
+    name_posts: dict[str, int] = {}
+    named_in_headings: set[str] = set()
+    for post_id in sorted(posts):
+        passages = [passage for passage, _ in retriever.post_passages(post_id)]
+        post_text = "\n".join(p.prose for p in passages)
+        for name in _post_names(post_text):
+            if len(re.findall(rf"(?<![\w.]){re.escape(name)}(?!\w)", post_text)) <= 2:
+                name_posts[name] = name_posts.get(name, 0) + 1
+            else:
+                name_posts[name] = passing_posts + 1
+        named_in_headings.update(w.lower() for p in passages for w in _WORD.findall(p.heading))
+        named_in_headings.update(w.lower() for w in _WORD.findall(posts[post_id].title))
+        for passage in passages:
+            heading = _clean_heading(passage.heading)
+            if heading and passage.prose.strip():
+                by_heading.setdefault(heading.lower(), set()).add(post_id)
+                candidates.append(_Section(post_id, heading, passage.prose, post_text))
+    sections: dict[int, list[_Section]] = {}
+    for section in candidates:
+        words = [w for w in _WORD.findall(section.heading) if not is_stopword(w)]
+        if (len(by_heading[section.heading.lower()]) == 1 and len(words) >= 2
+                and section.heading.lower() != posts[section.post_id].title.lower()):
+            sections.setdefault(section.post_id, []).append(section)
+    passing = [name for name, count in sorted(name_posts.items()) if count <= passing_posts and _TYPED_NAME.fullmatch(name)
+               and name.lower() not in named_in_headings and retriever.posts_containing(name) <= passing_posts]
+    return sections, passing
+
+
+def _written_as_name(word: str, text: str) -> bool:
+    """Whether the post writes `word` as a name: with inner capitals or digits ("MetalLB", "ESP32"),
+    or always with its capital ("Tekton", never "tekton")."""
+    if not re.search(rf"(?<![\w.]){re.escape(word)}(?!\w)", text):
+        return False
+    if any(c.isupper() for c in word[1:]) or (any(c.isdigit() for c in word) and any(c.isalpha() for c in word)):
+        return True
+    return word[:1].isupper() and not re.search(rf"(?<![\w.]){re.escape(word.lower())}(?!\w)", text)
+
+
+def _as_phrase(heading: str, text: str) -> str:
+    """The heading as a phrase inside a sentence: title case is undone for the words the post does
+    not write as names ("Model Download" -> "model download"; "Tekton" stays)."""
+    def lower(match: re.Match) -> str:
+        word = match.group(0)
+        return word if _written_as_name(word, text) or not word[:1].isupper() else word.lower()
+    phrase = _WORD.sub(lower, heading)
+    return phrase[:-1].rstrip() if phrase.endswith("?") else phrase
+
+
+def _rarest_name(text: str, post_text: str, retriever: Retriever) -> tuple[str, int]:
+    """The name in `text` (as the post writes names) that the fewest posts contain, and how many do;
+    ("", 0) when it has none."""
+    best, fewest = "", 0
+    for word in dict.fromkeys(_WORD.findall(text)):
+        if is_stopword(word) or is_calendar_word(word) or len(word) < 2 or not _written_as_name(word, post_text):
+            continue
+        count = retriever.posts_containing(word)
+        if count and (not best or count < fewest):
+            best, fewest = word, count
+    return best, fewest
+
+
+def _keywords(section: _Section, question: str, retriever: Retriever, count: int = 3) -> list[str]:
+    """The words that most set the section apart (count in it times the log of how rare they are
+    among the posts; in at least two posts: one is a typo or an oddity), that the question does
+    not already say."""
+    asked = question.lower()
+    total = max(len(retriever.current_posts()), 2)
+    words = _KEYWORD.findall(section.prose.lower())
+    scored = []
+    for word in dict.fromkeys(words):
+        if is_stopword(word) or word in asked:
+            continue
+        posts = retriever.posts_containing(word)
+        if 2 <= posts < total:
+            scored.append((-words.count(word) * math.log(total / posts), word))
+    return [word for _, word in sorted(scored)[:count]]
+
+
+def _answerable(section: _Section, retriever: Retriever, config: SynthConfig, rng: random.Random,
+                rare_posts: int) -> tuple[str, str] | None:
+    """(question, the name a swap would replace) for one section, or None when neither its heading
+    nor its post's title names anything few posts have: such a question names no post in particular."""
+    post = retriever.current_posts()[section.post_id]
+    topic = _as_phrase(section.heading, section.post_text)
+    name, posts = _rarest_name(section.heading, section.post_text, retriever)
+    context = ""
+    if not name or posts > rare_posts:
+        title_name, title_posts = _rarest_name(post.title, section.post_text, retriever)
+        if title_name and title_name.lower() not in topic.lower() and (not name or title_posts < posts):
+            name, posts, context = title_name, title_posts, f" in {title_name}"
+    if not name or posts > rare_posts:
+        return None
+    if section.heading.endswith("?"):
+        question = f"{topic}{context}?"
+    else:
+        question = rng.choice(config.templates).format(topic=topic, context=context)
+    return question[0].upper() + question[1:], name
+
+
+def _swap_choices(questions: list[tuple[str, str]], names: list[str], encode) -> list[list[str]]:
+    """For each (question, word), the names ordered by how close in meaning the question stays with
+    the name in place of the word, less that name's mean closeness over all the questions: a
+    well-known name ("Raspberry Pi") fits every sentence a little, a name of the same kind fits this
+    one better than the others (a database where "PostgreSQL" was)."""
+    closeness = []
+    for question, word in questions:
+        pattern = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
+        vectors = encode([question] + [pattern.sub(lambda _: name, question, count=1) for name in names])
+        closeness.append(vectors[1:] @ vectors[0])
+    scores = np.array(closeness)
+    if len(questions) > 1:
+        scores = scores - scores.mean(axis=0)
+    return [[names[i] for i in np.argsort(-row, kind="stable")] for row in scores]
+
+
+def in_half(permalink: str, half: int | None) -> bool:
+    """Whether a post belongs to half 1 or 2 of the blog (a stable split by its address), or `half` is None."""
+    return half is None or hashlib.sha1(permalink.encode()).digest()[0] % 2 == half - 1
+
+
+def synthesize(retriever: Retriever, encode, count: int, seed: int = 0, config: SynthConfig | None = None,
+               rare_share: float = 0.05, half: int | None = None, progress=lambda message: None) -> list[dict]:
+    """`count` questions about the indexed blog (see the module docstring), in the eval format:
+    `question`, `gold_permalinks` (none for not-covered ones), `answer_keywords`, `type`
+    ("section", or for not-covered ones "absent_name" or "name_in_passing"), `lowercase`, and for
+    not-covered ones `missing` (the name swapped in).
+    `encode` embeds texts as unit vectors. `rare_share`: a heading word in at most this share of the
+    posts says which post a question is about without the title's word (answer.name_posts_share).
+    `half` (1 or 2): questions about that half of the posts only, so the two halves never share a post."""
+    config = config or load_synth_config()
+    if count < 1:
+        raise SynthError("the number of questions must be at least 1")
+    posts = retriever.current_posts()
+    if not posts:
+        raise SynthError("the index has no posts")
+    all_sections, passing = _read_blog(retriever, config.passing_posts)
+    by_post = {post_id: sections for post_id, sections in all_sections.items()
+               if in_half(posts[post_id].permalink, half)}
+    if not by_post:
+        raise SynthError("no post has a section heading of its own to ask about")
+    rng = random.Random(seed)
+    rare_posts = max(1, int(rare_share * len(posts)))
+    drafts: list[tuple[_Section, str, str]] = []
+    post_ids = sorted(by_post)
+    rng.shuffle(post_ids)
+    for post_id in post_ids:
+        rng.shuffle(by_post[post_id])
+    # One question per post while posts last, then second ones.
+    round_number = 0
+    while len(drafts) < count and any(len(by_post[p]) > round_number for p in post_ids):
+        for post_id in post_ids:
+            if len(drafts) < count and len(by_post[post_id]) > round_number:
+                section = by_post[post_id][round_number]
+                made = _answerable(section, retriever, config, rng, rare_posts)
+                if made:
+                    drafts.append((section, *made))
+        round_number += 1
+    if not drafts:
+        raise SynthError("no section names anything that few posts have: no question would point to one post")
+    not_covered = round(config.not_covered_share * len(drafts))
+    absent = [name for name in config.names if not retriever.contains(name)]
+    in_passing = round(config.passing_share * not_covered) if passing else 0
+    if not_covered - in_passing and not absent:
+        raise SynthError(f"every name of {CONFIG_FILE} occurs in the blog: no not-covered question can be made")
+    progress(f"{len(drafts)} sections of {len({d[0].post_id for d in drafts})} posts; {not_covered} questions "
+             f"swap in a name the blog lacks ({len(absent)} such names) or mentions in passing ({len(passing)})")
+    swap_rows = sorted(rng.sample(range(len(drafts)), not_covered))
+    passing_rows = set(rng.sample(swap_rows, in_passing))
+    choices: dict[int, tuple[str, list[str]]] = {}
+    for kind, names in (("absent_name", absent), ("name_in_passing", passing)):
+        rows = [i for i in swap_rows if (i in passing_rows) == (kind == "name_in_passing")]
+        if rows:
+            ordered = _swap_choices([drafts[i][1:] for i in rows], names, encode)
+            choices.update((i, (kind, order)) for i, order in zip(rows, ordered))
+    lowercase = set(rng.sample(range(len(drafts)), round(config.lowercase_share * len(drafts))))
+    questions = []
+    for number, (section, question, word) in enumerate(drafts):
+        item: dict = {"id": f"s{number + 1:03d}"}
+        if number in choices:
+            kind, order = choices[number]
+            name = rng.choice(order[:3])
+            text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", lambda _: name, question, count=1, flags=re.IGNORECASE)
+            item.update(question=text, gold_permalinks=[], type=kind, missing=name)
+        else:
+            item.update(question=question, gold_permalinks=[posts[section.post_id].permalink],
+                        answer_keywords=_keywords(section, question, retriever), type="section")
+        if number in lowercase:
+            item["question"] = item["question"].lower()
+        item["lowercase"] = number in lowercase
+        questions.append(item)
+    return questions
+
+
+def write_questions(questions: list[dict], out: Path) -> None:
+    """The questions as JSON lines, written whole or not at all."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
+    partial.replace(out)
