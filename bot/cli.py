@@ -202,6 +202,9 @@ def cmd_eval_synth(args) -> int:
     covered = sum(1 for q in questions if q["gold_permalinks"])
     _stderr(f"wrote {len(questions)} questions to {args.out}: {covered} answerable, "
             f"{len(questions) - covered} not covered by the blog")
+    if len(questions) < args.count:
+        _stderr(f"note: {args.count} were asked for; the {'half of the ' if args.half else ''}blog has "
+                f"sections for {len(questions)}")
     return 0
 
 

@@ -328,15 +328,16 @@ def byline_authors(body: str, pattern: re.Pattern | None) -> list[str]:
 
 def _names(text: str) -> list[str]:
     """"A (X), B and C (Y)" -> [A, B, C]; "A, Title, Org; B, Title, Org" -> [A, B]; "A, Org" -> [A]
-    (without parentheses a comma ends the name, as in "Name, Title, Company"); "A and B" -> [A, B]."""
+    (without parentheses a comma ends the name, as in "Name, Title, Company"); "A and B" -> [A, B];
+    "A, Org & B, Org" -> [A, B]."""
     text = _LINK.sub(r"\1", html.unescape(text)).replace("*", "").replace("<br>", ";")
     names: list[str] = []
     parts = [p for p in re.split(r";", text) if p.strip()]
     for part in parts:
         if "(" in part:
             items = re.split(r",(?![^(]*\))|\s+and\s+|\s+&\s+", part)
-        else:      # "Name, Title, Org": the name comes first
-            items = re.split(r"\s+and\s+|\s+&\s+", part.split(",")[0])
+        else:      # "Name, Title, Org": the name comes first, in each of "A, Org & B, Org"
+            items = [group.split(",")[0] for group in re.split(r"\s+and\s+|\s+&\s+", part)]
         for item in items:
             name = " ".join(re.sub(r"\([^)]*\)?", " ", item).strip(" _.:").split())
             if name and name[0].isalpha() and len(name.split()) <= 5 and name not in names:

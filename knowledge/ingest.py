@@ -22,7 +22,8 @@ from knowledge.settings import EmbedderSettings, Settings
 # Bump when parsing or chunking changes, so every post is processed again.
 # 4: generator-exact addresses (Hugo contentDir/permalinks, Zola path), authors, inline <script> dropped.
 # 5: authors from a byline among the first lines when the front matter names none.
-PARSER_VERSION = "5"
+# 6: every name of a byline "A, Org & B, Org", not only the first.
+PARSER_VERSION = "6"
 
 Progress = Callable[[str], None]
 

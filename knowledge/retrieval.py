@@ -180,8 +180,7 @@ class Retriever:
         """How many posts contain the word or phrase (as `contains` matches it)."""
         with self._lock:
             self._refresh()
-            sql = "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?"
-            return self._conn.execute(sql, (f'"{text.replace(chr(34), "")}"',)).fetchone()[0]
+            return len(self._posts_with(text, len(self.posts)))
 
     def together(self, words: list[str], within: int) -> bool:
         """Whether some post has all the words at most `within` words apart ("Linux x86_64" in
@@ -262,19 +261,20 @@ class Retriever:
         from knowledge.embedder import get_embedder
 
         pattern = re.compile(rf"(?<!\w){re.escape(word.lower())}(?!\w)")
-        rows = []
+        rows: list[int] = []
         with self._lock:
             self._refresh()
             for post_id in post_ids:
-                if pattern.search(self.posts[post_id].title.lower()):
+                post = self.posts.get(post_id)
+                if post is not None and pattern.search(post.title.lower()):
                     return 1.0
                 rows += [self._row_of_chunk[cid] for cid, heading, text in self._conn.execute(
                     "SELECT id, heading, text FROM chunks WHERE post_id=?", (post_id,))
                     if pattern.search(f"{heading}\n{text}".lower())]
+            vectors = self._matrix[rows]     # the matrix a refresh may replace
         if not rows:
             return None
-        vector = get_embedder(self.settings.embedder).encode([query])[0]
-        return float(np.max(self._matrix[rows] @ vector))
+        return float(np.max(vectors @ get_embedder(self.settings.embedder).encode([query])[0]))
 
     def mentions(self, word: str, post_id: int) -> int:
         """How often a post mentions a word (case-insensitive, whole word); its title counts twice."""

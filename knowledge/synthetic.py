@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
+import string
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +31,13 @@ from knowledge.words import is_calendar_word, is_stopword
 
 CONFIG_FILE = "synthetic.yml"
 # A heading's decoration that no reader types: an anchor id, a list number, an interview's "Q:".
-_HEADING_NOISE = re.compile(r"\s*\{#[^}]*\}\s*$|^\s*(?:\d+[.)]|[QA]:)\s*")
+_HEADING_NOISE = re.compile(r"\s*\{#[^}]*\}\s*$|^\s*(?:\d+[.)](?=\s)|[QA]:)\s*")
 _WORD = re.compile(r"[^\W_][\w.+#-]*[\w+#]|[^\W_]")
-# A name a reader could type: letters and digits, one hyphen or dot at most (no code identifiers).
-_TYPED_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)?")
+# A word after a word or a comma and a space: not the first of a sentence.
+_MID_SENTENCE = re.compile(r"(?<=[\w,] )(?:" + _WORD.pattern + ")")
+# A name a reader types as such: a capitalized word or an acronym, with one hyphenated part at most
+# (not a code identifier such as "SetupWithManager" or "appsv1.Deployment").
+_TYPED_NAME = re.compile(r"[A-Z][a-z0-9]+(?:-[A-Za-z0-9]+)?|[A-Z][A-Z0-9]{1,5}")
 # Keywords are plain words (no code, numbers or joined names), long enough to say something.
 _KEYWORD = re.compile(r"[a-z]{5,}")
 
@@ -61,8 +66,9 @@ def load_synth_config(path: Path | None = None) -> SynthConfig:
     raw = read_config_file(path)
     templates = raw.get("templates")
     if not isinstance(templates, list) or not templates or not all(
-            isinstance(t, str) and "{topic}" in t and "{context}" in t for t in templates):
-        raise SettingsError(f"{path}: templates must be a list of texts, each with {{topic}} and {{context}}")
+            isinstance(t, str) and _fields(t) == {"topic", "context"} for t in templates):
+        raise SettingsError(f"{path}: templates must be a list of texts, each with {{topic}} and {{context}} "
+                            "and no other {field}")
     names = raw.get("names")
     if not isinstance(names, dict) or not all(isinstance(v, list) and all(isinstance(n, str) for n in v)
                                               for v in names.values()):
@@ -70,15 +76,25 @@ def load_synth_config(path: Path | None = None) -> SynthConfig:
     shares = {}
     for key in ("not_covered_share", "passing_share", "lowercase_share"):
         value = raw.get(key)
-        if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
             raise SettingsError(f"{path}: {key} must be a number from 0 to 1, not {value!r}")
         shares[key] = float(value)
     passing_posts = raw.get("passing_posts")
-    if not isinstance(passing_posts, int) or passing_posts < 1:
+    if not isinstance(passing_posts, int) or isinstance(passing_posts, bool) or passing_posts < 1:
         raise SettingsError(f"{path}: passing_posts must be a whole number of at least 1, not {passing_posts!r}")
     unique = list(dict.fromkeys(n.strip() for kind in names.values() for n in kind if n.strip()))
+    if not unique:
+        raise SettingsError(f"{path}: names must list at least one name")
     return SynthConfig(templates, shares["not_covered_share"], shares["passing_share"], passing_posts,
                        shares["lowercase_share"], unique)
+
+
+def _fields(template: str) -> set[str] | None:
+    """The {fields} a question form uses; None when it is not a valid format string."""
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -86,46 +102,57 @@ class _Section:
     post_id: int
     heading: str
     prose: str
-    post_text: str    # the whole post's prose: how it writes its words
+    post_text: str          # the whole post's prose
+    post_names: frozenset   # the words the post writes as names (see _post_names)
 
 
 def _clean_heading(heading: str) -> str:
     return _HEADING_NOISE.sub("", heading).strip().rstrip(":").strip()
 
 
-def _post_names(text: str) -> set[str]:
-    """The words a post writes as names (see _written_as_name), found in one pass over its words."""
+def _whole_word(word: str, flags: int = 0) -> re.Pattern:
+    return re.compile(rf"(?<![\w.]){re.escape(word)}(?!\w)", flags)
+
+
+def _post_names(text: str) -> frozenset:
+    """The words a text writes as names: with inner capitals or digits among letters ("MetalLB",
+    "ESP32"), or always with its capital and at least once in mid-sentence ("Tekton"; not "However",
+    which only starts sentences, nor "Model", which is also written "model")."""
     words = set(_WORD.findall(text))
     lower = {w for w in words if w == w.lower()}
-    return {w for w in words if len(w) > 2 and not is_stopword(w) and not is_calendar_word(w) and (
+    mid_sentence = set(_MID_SENTENCE.findall(text))
+    return frozenset(w for w in words if len(w) > 1 and not is_stopword(w) and not is_calendar_word(w) and (
         any(c.isupper() for c in w[1:]) or (any(c.isdigit() for c in w) and any(c.isalpha() for c in w))
-        or (w[:1].isupper() and w.lower() not in lower))}
+        or (w[:1].isupper() and w.lower() not in lower and w in mid_sentence)))
 
 
 def _read_blog(retriever: Retriever, passing_posts: int) -> tuple[dict[int, list[_Section]], list[str]]:
-    """Each post's sections whose heading no other post uses ("Summary" names nothing) and has at
-    least two words that are not function words; and the names the blog mentions only in passing:
-    in at most `passing_posts` posts, at most twice in each, never in a title or heading."""
+    """Each post's sections (a long one split into several passages is one section) whose heading no
+    other post uses ("Summary" names nothing) and has at least two words that are not function
+    words; and the names the blog mentions only in passing: in at most `passing_posts` posts, at most
+    twice in each, never in a title or heading, written as a reader would type a name."""
+    posts = retriever.current_posts()
     by_heading: dict[str, set[int]] = {}
     candidates: list[_Section] = []
-    posts = retriever.current_posts()
     name_posts: dict[str, int] = {}
-    named_in_headings: set[str] = set()
+    in_titles_and_headings: set[str] = set()
     for post_id in sorted(posts):
         passages = [passage for passage, _ in retriever.post_passages(post_id)]
         post_text = "\n".join(p.prose for p in passages)
-        for name in _post_names(post_text):
-            if len(re.findall(rf"(?<![\w.]){re.escape(name)}(?!\w)", post_text)) <= 2:
-                name_posts[name] = name_posts.get(name, 0) + 1
-            else:
-                name_posts[name] = passing_posts + 1
-        named_in_headings.update(w.lower() for p in passages for w in _WORD.findall(p.heading))
-        named_in_headings.update(w.lower() for w in _WORD.findall(posts[post_id].title))
+        names = _post_names(post_text)
+        for name in names:
+            passing = len(_whole_word(name).findall(post_text)) <= 2
+            name_posts[name] = name_posts.get(name, 0) + 1 if passing else passing_posts + 1
+        in_titles_and_headings.update(w.lower() for p in passages for w in _WORD.findall(p.heading))
+        in_titles_and_headings.update(w.lower() for w in _WORD.findall(posts[post_id].title))
+        prose_of: dict[str, list[str]] = {}
         for passage in passages:
             heading = _clean_heading(passage.heading)
             if heading and passage.prose.strip():
-                by_heading.setdefault(heading.lower(), set()).add(post_id)
-                candidates.append(_Section(post_id, heading, passage.prose, post_text))
+                prose_of.setdefault(heading, []).append(passage.prose)
+        for heading, prose in prose_of.items():
+            by_heading.setdefault(heading.lower(), set()).add(post_id)
+            candidates.append(_Section(post_id, heading, "\n".join(prose), post_text, names))
     sections: dict[int, list[_Section]] = {}
     for section in candidates:
         words = [w for w in _WORD.findall(section.heading) if not is_stopword(w)]
@@ -133,36 +160,26 @@ def _read_blog(retriever: Retriever, passing_posts: int) -> tuple[dict[int, list
                 and section.heading.lower() != posts[section.post_id].title.lower()):
             sections.setdefault(section.post_id, []).append(section)
     passing = [name for name, count in sorted(name_posts.items()) if count <= passing_posts and _TYPED_NAME.fullmatch(name)
-               and name.lower() not in named_in_headings and retriever.posts_containing(name) <= passing_posts]
+               and name.lower() not in in_titles_and_headings and retriever.posts_containing(name) <= passing_posts]
     return sections, passing
 
 
-def _written_as_name(word: str, text: str) -> bool:
-    """Whether the post writes `word` as a name: with inner capitals or digits ("MetalLB", "ESP32"),
-    or always with its capital ("Tekton", never "tekton")."""
-    if not re.search(rf"(?<![\w.]){re.escape(word)}(?!\w)", text):
-        return False
-    if any(c.isupper() for c in word[1:]) or (any(c.isdigit() for c in word) and any(c.isalpha() for c in word)):
-        return True
-    return word[:1].isupper() and not re.search(rf"(?<![\w.]){re.escape(word.lower())}(?!\w)", text)
-
-
-def _as_phrase(heading: str, text: str) -> str:
+def _as_phrase(heading: str, names: frozenset) -> str:
     """The heading as a phrase inside a sentence: title case is undone for the words the post does
     not write as names ("Model Download" -> "model download"; "Tekton" stays)."""
     def lower(match: re.Match) -> str:
         word = match.group(0)
-        return word if _written_as_name(word, text) or not word[:1].isupper() else word.lower()
+        return word if word in names or not word[:1].isupper() else word.lower()
     phrase = _WORD.sub(lower, heading)
     return phrase[:-1].rstrip() if phrase.endswith("?") else phrase
 
 
-def _rarest_name(text: str, post_text: str, retriever: Retriever) -> tuple[str, int]:
-    """The name in `text` (as the post writes names) that the fewest posts contain, and how many do;
+def _rarest_name(text: str, names: frozenset, retriever: Retriever) -> tuple[str, int]:
+    """The name in `text` (one of the post's `names`) that the fewest posts contain, and how many do;
     ("", 0) when it has none."""
     best, fewest = "", 0
     for word in dict.fromkeys(_WORD.findall(text)):
-        if is_stopword(word) or is_calendar_word(word) or len(word) < 2 or not _written_as_name(word, post_text):
+        if word not in names:
             continue
         count = retriever.posts_containing(word)
         if count and (not best or count < fewest):
@@ -192,11 +209,11 @@ def _answerable(section: _Section, retriever: Retriever, config: SynthConfig, rn
     """(question, the name a swap would replace) for one section, or None when neither its heading
     nor its post's title names anything few posts have: such a question names no post in particular."""
     post = retriever.current_posts()[section.post_id]
-    topic = _as_phrase(section.heading, section.post_text)
-    name, posts = _rarest_name(section.heading, section.post_text, retriever)
+    topic = _as_phrase(section.heading, section.post_names)
+    name, posts = _rarest_name(section.heading, section.post_names, retriever)
     context = ""
     if not name or posts > rare_posts:
-        title_name, title_posts = _rarest_name(post.title, section.post_text, retriever)
+        title_name, title_posts = _rarest_name(post.title, section.post_names, retriever)
         if title_name and title_name.lower() not in topic.lower() and (not name or title_posts < posts):
             name, posts, context = title_name, title_posts, f" in {title_name}"
     if not name or posts > rare_posts:
@@ -215,13 +232,25 @@ def _swap_choices(questions: list[tuple[str, str]], names: list[str], encode) ->
     one better than the others (a database where "PostgreSQL" was)."""
     closeness = []
     for question, word in questions:
-        pattern = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
-        vectors = encode([question] + [pattern.sub(lambda _: name, question, count=1) for name in names])
+        vectors = encode([question] + [_swap(question, word, name) for name in names])
         closeness.append(vectors[1:] @ vectors[0])
     scores = np.array(closeness)
     if len(questions) > 1:
         scores = scores - scores.mean(axis=0)
     return [[names[i] for i in np.argsort(-row, kind="stable")] for row in scores]
+
+
+def _swap(question: str, word: str, name: str) -> str:
+    """The question with `name` wherever it says `word`."""
+    return _whole_word(word, re.IGNORECASE).sub(lambda _: name, question)
+
+
+def _fits(name: str, word: str, section: _Section) -> bool:
+    """Whether swapping `name` for `word` makes a question about `section` one its post does not
+    answer: the post never mentions the name, and neither holds the other ("Host-Gateway" for "Host")."""
+    low_name, low_word = name.lower(), word.lower()
+    return (low_word not in low_name and low_name not in low_word
+            and not _whole_word(low_name).search(section.post_text.lower()))
 
 
 def in_half(permalink: str, half: int | None) -> bool:
@@ -245,10 +274,12 @@ def synthesize(retriever: Retriever, encode, count: int, seed: int = 0, config: 
     if not posts:
         raise SynthError("the index has no posts")
     all_sections, passing = _read_blog(retriever, config.passing_posts)
+    if not all_sections:
+        raise SynthError("no post has a section heading of its own to ask about")
     by_post = {post_id: sections for post_id, sections in all_sections.items()
                if in_half(posts[post_id].permalink, half)}
     if not by_post:
-        raise SynthError("no post has a section heading of its own to ask about")
+        raise SynthError(f"half {half} of the blog has no post with a section heading of its own to ask about")
     rng = random.Random(seed)
     rare_posts = max(1, int(rare_share * len(posts)))
     drafts: list[tuple[_Section, str, str]] = []
@@ -287,11 +318,11 @@ def synthesize(retriever: Retriever, encode, count: int, seed: int = 0, config: 
     questions = []
     for number, (section, question, word) in enumerate(drafts):
         item: dict = {"id": f"s{number + 1:03d}"}
-        if number in choices:
-            kind, order = choices[number]
-            name = rng.choice(order[:3])
-            text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", lambda _: name, question, count=1, flags=re.IGNORECASE)
-            item.update(question=text, gold_permalinks=[], type=kind, missing=name)
+        fitting = [name for name in choices.get(number, (None, []))[1] if _fits(name, word, section)][:3]
+        if fitting:
+            name = rng.choice(fitting)
+            item.update(question=_swap(question, word, name), gold_permalinks=[], type=choices[number][0],
+                        missing=name, made_from=posts[section.post_id].permalink)
         else:
             item.update(question=question, gold_permalinks=[posts[section.post_id].permalink],
                         answer_keywords=_keywords(section, question, retriever), type="section")
@@ -306,6 +337,9 @@ def write_questions(questions: list[dict], out: Path) -> None:
     """The questions as JSON lines, written whole or not at all."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
-    partial.replace(out)
+    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -491,11 +491,14 @@ def test_authors(make_blog, settings, front, expected):
     ("**Author:**\nDaniel Bryant, Product Architect, Datawire;\nRichard Li, CEO, Datawire\n\nText.",
      ["Daniel Bryant", "Richard Li"]),
     ("**Author:** Aparna Sinha, Google\n\nText.", ["Aparna Sinha"]),
+    ("**Authors:** Jeffrey Ying, Google & Joe Betz, Google\n\nText.", ["Jeffrey Ying", "Joe Betz"]),
+    ("**Authors**: Lantao Liu, Software Engineer, Google and Mike Brown, Developer Advocate, IBM\n\nText.",
+     ["Lantao Liu", "Mike Brown"]),
     ("Authors: [Ihor Dvoretskyi](https://example.org/ihor) & Jane Doe\n\nText.", ["Ihor Dvoretskyi", "Jane Doe"]),
     ("By default, the scheduler spreads pods.\n\nText.", []),
     ("Intro.\n\nMore.\n\nAnd more.\n\n**Author:** Too Late\n", []),
 ], ids=["bold-colon-inside", "html-bold", "list-with-affiliations", "names-on-next-lines", "name-and-company",
-        "markdown-links", "prose-by", "not-among-first-lines"])
+        "names-and-companies", "names-titles-companies", "markdown-links", "prose-by", "not-among-first-lines"])
 def test_byline_names_the_authors_when_the_front_matter_does_not(make_blog, settings, body, expected):
     post, _ = read_one(make_blog, settings, "2020-01-01-a.md", f"---\ntitle: A\n---\n\n{body}\n")
     assert post.authors == expected
@@ -734,7 +737,7 @@ def test_kubernetes_blog_authors_come_from_bylines():
     named = [p for p in posts if p.authors]
     assert len(named) > 300           # 326 bylines plus a few front-matter authors
     names = {n for p in posts for n in p.authors}
-    assert {"Craig Box", "Sascha Grunert", "Paris Pittman"} <= names
+    assert {"Craig Box", "Sascha Grunert", "Paris Pittman", "Joe Betz", "Christian Huffman"} <= names
     assert not names & {"Google", "Red Hat", "VMware"}     # affiliations are not authors
 
 
