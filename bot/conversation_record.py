@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from bot.messages import TurnResult
+from knowledge.files import write_text_whole
 
 
 class Recorder:
@@ -33,10 +34,7 @@ class Recorder:
         """Write the script (nothing when no turn was held)."""
         if not self.steps:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         header = ("# Recorded with `blogbot chat --record`. The expectations are what the assistant did;\n"
                   "# edit them (text: /regex/i, not_text, context, ...) and run `blogbot test " f"{self.path}`.\n")
         body = yaml.safe_dump({"name": self.name, "steps": self.steps}, sort_keys=False, allow_unicode=True, width=100)
-        partial = self.path.with_suffix(self.path.suffix + ".tmp")
-        partial.write_text(header + body, encoding="utf-8")
-        partial.replace(self.path)
+        write_text_whole(self.path, header + body)

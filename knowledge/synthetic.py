@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import random
 import string
 import re
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.files import write_text_whole
 from knowledge.retrieval import Retriever
 from knowledge.settings import SettingsError, config_dir, read_config_file
 from knowledge.words import is_calendar_word, is_stopword
@@ -335,11 +335,4 @@ def synthesize(retriever: Retriever, encode, count: int, seed: int = 0, config: 
 
 def write_questions(questions: list[dict], out: Path) -> None:
     """The questions as JSON lines, written whole or not at all."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_text_whole(out, "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions))
