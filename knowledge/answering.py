@@ -168,9 +168,10 @@ class AnswerComposer:
         passages, _, evidence, _ = self._evidence(question, hits, self.prompts.question_kind(question))
         return self._messages(question, passages, evidence)
 
-    def _evidence(self, question: str, hits: list[Hit], kind: str):
-        """The passages of the top posts, their support checker, the extractive answer (runs of
-        sentences, never empty) and the question's vector."""
+    def evidence_selector(self, question: str, hits: list[Hit], kind: str):
+        """What the extractive answer is chosen from: the passages of the top posts, their support
+        checker, the selector over their sentences, the question's vector and each passage's prior
+        (how well retrieval ranked its post, for `EvidenceSelector.select` and `ranked`)."""
         cfg = self.settings.answer
         if kind == "earliest":
             hits = self._earliest_first(question, hits)
@@ -179,12 +180,18 @@ class AnswerComposer:
         sources = [source for p in passages for source in p.sources]
         checker = SupportChecker(sources, self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors)
         selector = EvidenceSelector(sources, sentence_vectors, self._encode, self.prompts.pointer_sentence)
+        prior = {p.number: cfg.post_rank_weight * p.hit.score / max(passages[0].hit.score, 1e-9) for p in passages}
+        return passages, checker, selector, question_vector, prior
+
+    def _evidence(self, question: str, hits: list[Hit], kind: str):
+        """The passages of the top posts, their support checker, the extractive answer (runs of
+        sentences, never empty) and the question's vector."""
+        cfg = self.settings.answer
+        passages, checker, selector, question_vector, prior = self.evidence_selector(question, hits, kind)
         evidence = selector.select(question, question_vector, cfg.extractive_words, cfg.other_posts_score,
-                                   anchor_passage=1 if kind in ("earliest", "when") else None,
-                                   prior={p.number: cfg.post_rank_weight * p.hit.score / max(passages[0].hit.score, 1e-9)
-                                          for p in passages},
+                                   anchor_passage=1 if kind in ("earliest", "when") else None, prior=prior,
                                    context=cfg.sentence_context, second_run_score=cfg.second_run_score,
-                                   second_run_words=cfg.second_run_words)
+                                   second_run_words=cfg.second_run_words, lexical_weight=cfg.lexical_weight)
         if not evidence:
             fallback = passages[0].sentences[0] if passages[0].sentences else hits[0].snippet
             evidence = [[SupportedSentence(fallback, 1, 0.0)]]

@@ -20,7 +20,6 @@ LIST_WORDS = 2      # a list an extractive run enters may take it to this many t
 SHORT_CODE_LINES = 4
 OVERSHOOT = 1.3     # an extractive run may end this far past its word budget to finish a sentence
 MAX_CODE_LINES = 12
-LEXICAL_WEIGHT = 0.3
 LIST_ITEM = re.compile(r"\s*([-*\u2022]|\d+[.)])\s")
 _ENDS_SENTENCE = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*\s*$")
 
@@ -37,12 +36,13 @@ class PromptPassage:
         return [source.text for source in self.sources]
 
 
-def relevance(question: str, sentences: list[str], similarities) -> np.ndarray:
-    """How well each sentence answers the question: cosine similarity plus a share of the
-    question's content words it contains (names and numbers matter to readers, embeddings blur them)."""
+def relevance(question: str, sentences: list[str], similarities, lexical_weight: float) -> np.ndarray:
+    """How well each sentence answers the question: cosine similarity plus `lexical_weight` times the
+    share of the question's content words it contains (names and numbers matter to readers,
+    embeddings blur them)."""
     wanted = content_words(question)
     overlap = np.array([len(wanted & content_words(s)) / len(wanted) if wanted else 0.0 for s in sentences])
-    return np.asarray(similarities) + LEXICAL_WEIGHT * overlap
+    return np.asarray(similarities) + lexical_weight * overlap
 
 
 def choose_passages(retriever: Retriever, encode, question: str, hits: list[Hit], passages_per_post: int):
@@ -121,7 +121,7 @@ class EvidenceSelector:
     def select(self, question: str, question_vector: np.ndarray, max_words: int, other_posts_score: float,
                anchor_passage: int | None = None, prior: dict[int, float] | None = None,
                context: int = 1, second_run_score: float = 0.0,
-               second_run_words: int = 0) -> list[list[SupportedSentence]]:
+               second_run_words: int = 0, lexical_weight: float = 0.3) -> list[list[SupportedSentence]]:
         """The extractive answer, as runs of consecutive sentences of one passage each.
 
         The first run starts at the sentence that best answers the question and goes on in reading
@@ -137,20 +137,15 @@ class EvidenceSelector:
         `context`: a sentence's similarity to the question is that of the text made of it and the
         sentences after it in its block, this many in all. A sentence that only restates the question
         scores lower then than one followed by the answer.
+        `lexical_weight`: the weight of the question's words a sentence holds (see `relevance`).
         """
-        candidates = [i for i, s in enumerate(self.sources) if not s.follows and len(s.text.split()) >= 4
-                      and _reads_as_sentence(s.text) and not self._points_elsewhere(i)]
-        if not candidates:
+        scored = self.ranked(question, question_vector, prior, context, lexical_weight)
+        if not scored:
             return []
-        similarities = (self.vectors[candidates] if context <= 1
-                        else self.encode([self._reading(i, context) for i in candidates])) @ question_vector
-        scores = relevance(question, [self.sources[i].text for i in candidates], similarities)
-        if prior:
-            scores = scores + np.array([prior.get(self.sources[i].passage, 0.0) for i in candidates])
-        ranked = [candidates[i] for i in np.argsort(-scores)]
-        score_of = {candidates[i]: float(scores[i]) for i in range(len(candidates))}
+        ranked = [i for i, _ in scored]
+        score_of = dict(scored)
         anchor = next((i for i in ranked if anchor_passage is None or self.sources[i].passage == anchor_passage), ranked[0])
-        run = self._run(anchor, max_words)
+        run = self.run(anchor, max_words)
         runs = [run]
         used = {self.sources[i].text for i in run}
         if anchor_passage is None and second_run_score > 0:
@@ -158,7 +153,7 @@ class EvidenceSelector:
             if second is not None and score_of[second] >= second_run_score * score_of[anchor]:
                 # Posts that open with the same words as the first run: the second run reads on after them.
                 second_run = list(itertools.dropwhile(lambda i: self.sources[i].text in used,
-                                                      self._run(second, second_run_words)))
+                                                      self.run(second, second_run_words)))
                 if second_run:
                     runs.append(second_run)
                     used.update(self.sources[i].text for i in second_run)
@@ -187,7 +182,22 @@ class EvidenceSelector:
                 result.append(piece)
         return result
 
-    def _run(self, anchor: int, max_words: int) -> list[int]:
+    def ranked(self, question: str, question_vector: np.ndarray, prior: dict[int, float] | None = None,
+               context: int = 1, lexical_weight: float = 0.3) -> list[tuple[int, float]]:
+        """The sentences that may start a run (index in `sources`, score), best first; the options as
+        in `select`."""
+        candidates = [i for i, s in enumerate(self.sources) if not s.follows and len(s.text.split()) >= 4
+                      and _reads_as_sentence(s.text) and not self._points_elsewhere(i)]
+        if not candidates:
+            return []
+        similarities = (self.vectors[candidates] if context <= 1
+                        else self.encode([self._reading(i, context) for i in candidates])) @ question_vector
+        scores = relevance(question, [self.sources[i].text for i in candidates], similarities, lexical_weight)
+        if prior:
+            scores = scores + np.array([prior.get(self.sources[i].passage, 0.0) for i in candidates])
+        return [(candidates[i], float(scores[i])) for i in np.argsort(-scores)]
+
+    def run(self, anchor: int, max_words: int) -> list[int]:
         """The sentences from `anchor` on, in reading order within its block, up to about `max_words`
         words, the words of the code they announce included ("First install the OLM:", its command,
         "Next the bundle is created:", …). A list it enters is shown whole; it stops before a sentence

@@ -113,6 +113,7 @@ class AnswerSettings:
     other_posts_score: float = 0.8
     post_rank_weight: float = 0.3
     sentence_context: int = 3
+    lexical_weight: float = 0.3
     second_run_score: float = 0.8
     second_run_words: int = 40
     list_posts: int = 10

@@ -144,3 +144,21 @@ def test_word_forms_meet():
     assert content_words("the operators, using it") == {"operat"}
     assert is_stopword("What's") and not is_stopword("tekton")
     assert query_words("How do I use Tekton 2 with node.js?", 3) == ["use", "tekton", "node.js"]
+
+
+def test_the_lexical_weight_lets_a_sentence_with_the_questions_words_outrank_a_closer_one():
+    # Vectors given by hand: the first sentence is closer to the question, the second holds its words.
+    question = "Which port does Grafana listen on?"
+    sources = [SourceSentence("The dashboard service answers on a fixed number by default.", 1, block=1),
+               SourceSentence("Grafana will listen on port 3000 unless configured otherwise.", 1, block=2)]
+    question_vector = np.array([1.0, 0.0], dtype=np.float32)
+    vectors = np.array([[0.9, np.sqrt(1 - 0.81)], [0.8, 0.6]], dtype=np.float32)
+    chooser = EvidenceSelector(sources, vectors, stub_encode, POINTER)
+    by_cosine = chooser.ranked(question, question_vector, lexical_weight=0.0)
+    with_words = chooser.ranked(question, question_vector, lexical_weight=0.3)
+    assert [i for i, _ in by_cosine] == [0, 1]
+    assert [i for i, _ in with_words] == [1, 0]
+    assert with_words[0][1] == pytest.approx(0.8 + 0.3)     # it holds every content word of the question
+    texts = [[s.text for s in run] for run in chooser.select(question, question_vector, 40, other_posts_score=2.0,
+                                                              lexical_weight=0.3)]
+    assert texts == [[sources[1].text]]
