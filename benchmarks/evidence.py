@@ -1,18 +1,22 @@
 """How much a better sentence scorer could add to the extractive answer, per question set.
 
-For every answerable question that gets an extractive answer (the generator is off), the answer's keyword recall is set
-beside that of runs the selector could have started (each the sentence and the ones after it, about
-`answer.extractive_words` words, with the code they announce): the run it does start, the best of
-the runs of its three best-scored sentences, and the best run of all candidate sentences of the top
-posts' passages. `best_rank` is where the scorer puts the sentence that starts that best run (0: it
-chose it). `in_passages` is the recall of all the passages' text: what no choice of sentences can beat.
+For every answerable question that gets an extractive answer (the generator is off), the answer's
+keyword recall is set beside that of first runs the selector could have started (the sentence and
+the ones after it, about `answer.extractive_words` words, with the code a first run shows): the run
+it does start, the best of the runs of its three best-scored sentences, and the best run of all
+candidate sentences of the top posts' passages (for "when" questions, of the post the answer must
+start in). `best_rank` is where the scorer puts the sentence that starts that best run (0: it chose
+it), over the questions where some run holds a keyword. `in_passages` is the recall of all the
+passages' text and code: what no choice of sentences can beat. `measured` is the number of
+questions behind the figures.
 
 Prints one JSON object per set. Usage:
-  .venv/bin/python benchmarks/evidence.py QUESTIONS.jsonl@DATA_DIR [...]
+  .venv/bin/python benchmarks/evidence.py QUESTIONS.jsonl[@DATA_DIR] [...] [--data-dir DIR]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -24,7 +28,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 sys.path.insert(0, str(REPO))
 
 from knowledge.answering import AnswerComposer  # noqa: E402
-from knowledge.evaluation import has_gold, load_questions, parse_eval_set  # noqa: E402
+from knowledge.evaluation import QuestionFileError, has_gold, load_questions, parse_eval_set  # noqa: E402
+from knowledge.index import IndexUnavailable  # noqa: E402
 from knowledge.retrieval import Retriever  # noqa: E402
 from knowledge.settings import load_settings  # noqa: E402
 
@@ -46,46 +51,54 @@ def measure(composer: AnswerComposer, questions: list[dict]) -> dict:
         if answer.mode != "extractive":
             continue
         kind = composer.prompts.question_kind(question["question"])
-        hits = composer.retriever.search(question["question"], k=max(cfg.posts, cfg.coverage_posts))
-        passages, _, selector, vector, prior = composer.evidence_selector(question["question"], hits, kind)
-        ranked = selector.ranked(question["question"], vector, prior, cfg.sentence_context, cfg.lexical_weight)
+        hits = composer.search(question["question"])
+        passages, _, selector, vector, prior, anchor_passage = composer.evidence_selector(question["question"], hits, kind)
+        ranked = [i for i, _ in selector.ranked(question["question"], vector, prior, cfg.sentence_context,
+                                                lexical_weight=cfg.lexical_weight)]
         if not ranked:
             continue
-
-        def run_recall(anchor: int) -> float:
-            sources = [selector.sources[i] for i in selector.run(anchor, cfg.extractive_words)]
-            return recall(keywords, " ".join(f"{s.text} {s.code}" for s in sources))
-
-        runs = [run_recall(i) for i, _ in ranked]
+        chosen = selector.first_start(ranked, anchor_passage)
+        starts = [i for i in ranked if anchor_passage is None or selector.sources[i].passage == anchor_passage] or [chosen]
+        runs = [recall(keywords, selector.first_run_text(i, cfg.extractive_words)) for i in starts]
         everything = " ".join(f"{s.text} {s.code}" for p in passages for s in p.sources)
-        rows.append({"answer": recall(keywords, answer.text), "chosen_run": runs[0], "best_of_3": max(runs[:3]),
-                     "best_run": max(runs), "best_rank": runs.index(max(runs)), "candidates": len(runs),
+        rows.append({"answer": recall(keywords, answer.text), "chosen_run": runs[starts.index(chosen)],
+                     "best_of_3": max(runs[:3]), "best_run": max(runs),
+                     "best_rank": runs.index(max(runs)) if max(runs) > 0 else None, "candidates": len(runs),
                      "in_passages": recall(keywords, everything)})
     if not rows:
-        return {"questions": 0}
+        return {"measured": 0}
     figures = {key: round(statistics.mean(r[key] for r in rows), 3)
                for key in ("answer", "chosen_run", "best_of_3", "best_run", "in_passages")}
-    figures.update(questions=len(rows), best_rank_median=statistics.median(r["best_rank"] for r in rows),
+    ranks = [r["best_rank"] for r in rows if r["best_rank"] is not None]
+    figures.update(measured=len(rows), best_rank_median=statistics.median(ranks) if ranks else None,
                    candidates_median=statistics.median(r["candidates"] for r in rows))
     return figures
 
 
 def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__.strip().splitlines()[-1], file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sets", nargs="+", metavar="QUESTIONS[@DATA_DIR]")
+    parser.add_argument("--data-dir", help="the index of sets without @DATA_DIR (default: $BLOGBOT_DATA_DIR or ./.blogbot)")
+    args = parser.parse_args(argv)
+    default_dir = Path(args.data_dir or os.environ.get("BLOGBOT_DATA_DIR") or ".blogbot")
     settings = load_settings()
     settings.generator.backend = "none"   # the extractive answer is what is measured
-    for spec in argv:
-        eval_set = parse_eval_set(spec, Path(".blogbot"))
-        retriever = Retriever(eval_set.data_dir, settings)
+    failed = 0
+    for spec in args.sets:
+        eval_set = parse_eval_set(spec, default_dir)
         try:
-            composer = AnswerComposer(eval_set.data_dir, settings, retriever=retriever)
-            figures = measure(composer, load_questions(eval_set.questions))
+            questions = load_questions(eval_set.questions)
+            retriever = Retriever(eval_set.data_dir, settings)
+        except (QuestionFileError, IndexUnavailable) as exc:
+            print(f"error: {eval_set.name}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            figures = measure(AnswerComposer(eval_set.data_dir, settings, retriever=retriever), questions)
         finally:
             retriever.close()
         print(json.dumps({"set": eval_set.name, **figures}), flush=True)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

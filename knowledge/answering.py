@@ -119,7 +119,7 @@ class AnswerComposer:
         started = time.perf_counter()
         question = valid_unicode(question)      # a lone surrogate would make the tokenizer raise
         cfg = self.settings.answer
-        hits = self.retriever.search(question, k=max(cfg.posts, cfg.coverage_posts, cfg.list_posts))
+        hits = self.search(question)
         timings = {"retrieval_s": time.perf_counter() - started}
         gap = self.coverage.gap(question, hits)
         if gap is not None:
@@ -164,14 +164,20 @@ class AnswerComposer:
 
     def prompt_messages(self, question: str) -> list[dict[str, str]]:
         """The messages the generator gets for a question (for benchmarks and debugging)."""
-        hits = self.retriever.search(question, k=max(self.settings.answer.posts, self.settings.answer.coverage_posts))
+        hits = self.search(question)
         passages, _, evidence, _ = self._evidence(question, hits, self.prompts.question_kind(question))
         return self._messages(question, passages, evidence)
 
+    def search(self, question: str) -> list[Hit]:
+        """The posts an answer is made from, best first: enough for the answer, the coverage check and a list."""
+        cfg = self.settings.answer
+        return self.retriever.search(question, k=max(cfg.posts, cfg.coverage_posts, cfg.list_posts))
+
     def evidence_selector(self, question: str, hits: list[Hit], kind: str):
         """What the extractive answer is chosen from: the passages of the top posts, their support
-        checker, the selector over their sentences, the question's vector and each passage's prior
-        (how well retrieval ranked its post, for `EvidenceSelector.select` and `ranked`)."""
+        checker, the selector over their sentences, the question's vector, each passage's prior (how
+        well retrieval ranked its post) and the passage the answer must start in ("when" questions:
+        the post whose date the lead-in gives), for `EvidenceSelector.select` and `ranked`."""
         cfg = self.settings.answer
         if kind == "earliest":
             hits = self._earliest_first(question, hits)
@@ -181,15 +187,16 @@ class AnswerComposer:
         checker = SupportChecker(sources, self._encode, cfg.support_threshold, cfg.support_word_coverage, sentence_vectors)
         selector = EvidenceSelector(sources, sentence_vectors, self._encode, self.prompts.pointer_sentence)
         prior = {p.number: cfg.post_rank_weight * p.hit.score / max(passages[0].hit.score, 1e-9) for p in passages}
-        return passages, checker, selector, question_vector, prior
+        anchor_passage = 1 if kind in ("earliest", "when") else None
+        return passages, checker, selector, question_vector, prior, anchor_passage
 
     def _evidence(self, question: str, hits: list[Hit], kind: str):
         """The passages of the top posts, their support checker, the extractive answer (runs of
         sentences, never empty) and the question's vector."""
         cfg = self.settings.answer
-        passages, checker, selector, question_vector, prior = self.evidence_selector(question, hits, kind)
+        passages, checker, selector, question_vector, prior, anchor_passage = self.evidence_selector(question, hits, kind)
         evidence = selector.select(question, question_vector, cfg.extractive_words, cfg.other_posts_score,
-                                   anchor_passage=1 if kind in ("earliest", "when") else None, prior=prior,
+                                   anchor_passage=anchor_passage, prior=prior,
                                    context=cfg.sentence_context, second_run_score=cfg.second_run_score,
                                    second_run_words=cfg.second_run_words, lexical_weight=cfg.lexical_weight)
         if not evidence:

@@ -121,7 +121,7 @@ class EvidenceSelector:
     def select(self, question: str, question_vector: np.ndarray, max_words: int, other_posts_score: float,
                anchor_passage: int | None = None, prior: dict[int, float] | None = None,
                context: int = 1, second_run_score: float = 0.0,
-               second_run_words: int = 0, lexical_weight: float = 0.3) -> list[list[SupportedSentence]]:
+               second_run_words: int = 0, *, lexical_weight: float) -> list[list[SupportedSentence]]:
         """The extractive answer, as runs of consecutive sentences of one passage each.
 
         The first run starts at the sentence that best answers the question and goes on in reading
@@ -139,12 +139,12 @@ class EvidenceSelector:
         scores lower then than one followed by the answer.
         `lexical_weight`: the weight of the question's words a sentence holds (see `relevance`).
         """
-        scored = self.ranked(question, question_vector, prior, context, lexical_weight)
+        scored = self.ranked(question, question_vector, prior, context, lexical_weight=lexical_weight)
         if not scored:
             return []
         ranked = [i for i, _ in scored]
         score_of = dict(scored)
-        anchor = next((i for i in ranked if anchor_passage is None or self.sources[i].passage == anchor_passage), ranked[0])
+        anchor = self.first_start(ranked, anchor_passage)
         run = self.run(anchor, max_words)
         runs = [run]
         used = {self.sources[i].text for i in run}
@@ -166,10 +166,9 @@ class EvidenceSelector:
                 used.add(self.sources[best].text)
         seen: set[str] = set()
         result = []
-        for r in runs:   # runs show the code their sentences announce; the first one also the code after its end
+        for r in runs:
             sentences = [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0,
-                                           self.sources[i].code if self._announces_code(i) or (r is run and i == r[-1])
-                                           else "",
+                                           self.sources[i].code if self._shows_code(i, r, r is run) else "",
                                            in_item=self.sources[i].in_item and i - 1 in r)
                          for i in r if not (self.sources[i].text in seen or seen.add(self.sources[i].text))]
             piece: list[SupportedSentence] = []
@@ -183,7 +182,7 @@ class EvidenceSelector:
         return result
 
     def ranked(self, question: str, question_vector: np.ndarray, prior: dict[int, float] | None = None,
-               context: int = 1, lexical_weight: float = 0.3) -> list[tuple[int, float]]:
+               context: int = 1, *, lexical_weight: float) -> list[tuple[int, float]]:
         """The sentences that may start a run (index in `sources`, score), best first; the options as
         in `select`."""
         candidates = [i for i, s in enumerate(self.sources) if not s.follows and len(s.text.split()) >= 4
@@ -196,6 +195,21 @@ class EvidenceSelector:
         if prior:
             scores = scores + np.array([prior.get(self.sources[i].passage, 0.0) for i in candidates])
         return [(candidates[i], float(scores[i])) for i in np.argsort(-scores)]
+
+    def first_start(self, ranked: list[int], anchor_passage: int | None = None) -> int:
+        """The sentence the first run starts at: the best-ranked one (of `anchor_passage`, if given)."""
+        return next((i for i in ranked if anchor_passage is None or self.sources[i].passage == anchor_passage),
+                    ranked[0])
+
+    def first_run_text(self, anchor: int, max_words: int) -> str:
+        """The words a first run from `anchor` shows: its sentences and the code it shows."""
+        run = self.run(anchor, max_words)
+        return " ".join(self.sources[i].text + (" " + self.sources[i].code if self._shows_code(i, run, True) else "")
+                        for i in run)
+
+    def _shows_code(self, index: int, run: list[int], first: bool) -> bool:
+        """Runs show the code their sentences announce; the first one also the code after its end."""
+        return self._announces_code(index) or (first and index == run[-1])
 
     def run(self, anchor: int, max_words: int) -> list[int]:
         """The sentences from `anchor` on, in reading order within its block, up to about `max_words`

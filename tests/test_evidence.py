@@ -36,6 +36,7 @@ def selector(sources: list[SourceSentence]) -> EvidenceSelector:
 
 
 def select(sources: list[SourceSentence], question: str, max_words: int = 40, **options):
+    options.setdefault("lexical_weight", 0.3)
     runs = selector(sources).select(question, stub_encode([question])[0], max_words, other_posts_score=0.8, **options)
     return [[s.text for s in run] for run in runs], runs
 
@@ -159,6 +160,6 @@ def test_the_lexical_weight_lets_a_sentence_with_the_questions_words_outrank_a_c
     assert [i for i, _ in by_cosine] == [0, 1]
     assert [i for i, _ in with_words] == [1, 0]
     assert with_words[0][1] == pytest.approx(0.8 + 0.3)     # it holds every content word of the question
-    texts = [[s.text for s in run] for run in chooser.select(question, question_vector, 40, other_posts_score=2.0,
-                                                              lexical_weight=0.3)]
-    assert texts == [[sources[1].text]]
+    for weight, first in ((0.3, sources[1]), (0.0, sources[0])):   # what select starts the answer with
+        runs = chooser.select(question, question_vector, 40, other_posts_score=2.0, lexical_weight=weight)
+        assert [[s.text for s in run] for run in runs] == [[first.text]]
