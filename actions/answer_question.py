@@ -8,7 +8,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from actions.service import in_thread, knowledge, last_post_events, post_list
-from knowledge.answering import Final, Token
+from knowledge.answers.composer import Final, Token
 
 
 class ActionAnswerQuestion(Action):

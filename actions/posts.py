@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.answer_question import answer_question
 from actions.service import citation, knowledge, last_post_events, list_size, month_year, post_list, text
-from knowledge import catalog
+from knowledge.search import catalog
 
 
 def _entity(tracker, name: str):

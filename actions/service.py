@@ -44,9 +44,9 @@ def load_texts(path: Path | None = None) -> dict:
 def configure(data_dir: str | Path, settings: Settings | None = None, composer=None) -> Knowledge:
     """Load the knowledge base of `data_dir` for the actions of this process."""
     global _knowledge
-    from knowledge.answering import AnswerComposer
+    from knowledge.answers.composer import AnswerComposer
     from knowledge.feedback import FeedbackStore
-    from knowledge.retrieval import Retriever
+    from knowledge.search.retrieval import Retriever
 
     settings = settings or load_settings()
     with _lock:

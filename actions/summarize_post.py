@@ -7,8 +7,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.knowledge_base.utils import resolve_mention
 
 from actions.service import citation, knowledge, last_post_events, month_year, text
-from knowledge import catalog
-from knowledge.summaries import summarize_post
+from knowledge.search import catalog
+from knowledge.answers.summaries import summarize_post
 
 # rasa-sdk's ordinal mentions ("1".."10", LAST) over the listed posts; IT is the last post shown.
 ORDINAL_MENTIONS = {str(n): (lambda items, i=n - 1: items[i] if i < len(items) else None) for n in range(1, 11)}

@@ -49,7 +49,7 @@ def blogbot(*args: str) -> tuple[float, str]:
 def quality(data_dir: Path, question_files: list[Path], weight: float | None) -> dict:
     """hit@5 and MRR@10 of hybrid search per question file; `weight`: the adapted model's share."""
     from knowledge.evaluation import evaluate_retrieval, load_questions
-    from knowledge.retrieval import Retriever
+    from knowledge.search.retrieval import Retriever
     from knowledge.settings import load_settings
 
     settings = load_settings()

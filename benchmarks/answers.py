@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 # Runs `blogbot ask` in a child that reports its own peak memory (ru_maxrss) on the last stderr line.
 ASK_WITH_PEAK = (
     "import resource, sys\n"
-    "from bot.cli import main\n"
+    "from bot.cli.main import main\n"
     "code = main(sys.argv[1:])\n"
     "print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
     "sys.exit(code)\n")
@@ -73,9 +73,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    from knowledge.answering import AnswerComposer
+    from knowledge.answers.composer import AnswerComposer
     from knowledge.evaluation import evaluate_answers, load_questions
-    from knowledge.ingest import ingest
+    from knowledge.corpus.ingest import ingest
     from knowledge.settings import load_settings
 
     data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="blogbot-answers-"))

@@ -25,8 +25,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 sys.path.insert(0, str(REPO))
 
 from bot.assistant import load_assistant  # noqa: E402
-from bot.nlu_evaluation import cross_validate, evaluate_nlu, load_utterances  # noqa: E402
-from knowledge.ingest import ingest  # noqa: E402
+from bot.nlu.evaluation import cross_validate, evaluate_nlu, load_utterances  # noqa: E402
+from knowledge.corpus.ingest import ingest  # noqa: E402
 from knowledge.settings import load_settings  # noqa: E402
 
 # Turns that do not generate: a response-only node, and nodes whose action lists posts.

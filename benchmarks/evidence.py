@@ -27,10 +27,10 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ["HF_HUB_OFFLINE"] = "1"
 sys.path.insert(0, str(REPO))
 
-from knowledge.answering import AnswerComposer  # noqa: E402
+from knowledge.answers.composer import AnswerComposer  # noqa: E402
 from knowledge.evaluation import QuestionFileError, has_gold, load_questions, parse_eval_set  # noqa: E402
-from knowledge.index import IndexUnavailable  # noqa: E402
-from knowledge.retrieval import Retriever  # noqa: E402
+from knowledge.corpus.index import IndexUnavailable  # noqa: E402
+from knowledge.search.retrieval import Retriever  # noqa: E402
 from knowledge.settings import load_settings  # noqa: E402
 
 

@@ -25,7 +25,7 @@ CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from knowledge.generator import get_generator
+from knowledge.answers.generator import get_generator
 from knowledge.settings import load_settings
 
 backend, prompts, cache = sys.argv[2], json.loads(Path(sys.argv[3]).read_text()), Path(sys.argv[4])
@@ -53,8 +53,8 @@ print(json.dumps({"load_s": load_s, "runs": runs,
 def prompts(count: int) -> list:
     """The prompts the composer would send for the first `count` demo questions it answers."""
     sys.path.insert(0, str(REPO))
-    from knowledge.answering import AnswerComposer
-    from knowledge.ingest import ingest
+    from knowledge.answers.composer import AnswerComposer
+    from knowledge.corpus.ingest import ingest
     from knowledge.settings import load_settings
 
     data_dir = Path(tempfile.mkdtemp(prefix="blogbot-bench-"))

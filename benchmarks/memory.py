@@ -61,7 +61,7 @@ EXTRAS = ["", "", "", " Please keep it short.", " I am new to this.", " Thanks!"
 def phrases(data_dir: Path) -> list[str]:
     """Subjects to ask about: the index's post titles, section headings and their halves (split at
     a colon, "with", "and", "or", "vs")."""
-    from knowledge.index import connect
+    from knowledge.corpus.index import connect
 
     conn = connect(data_dir)
     try:
@@ -107,7 +107,7 @@ def rss_mb() -> float:
 
 def run_one(args) -> dict:
     """One configuration, in this process: warm up, then the questions one at a time."""
-    from knowledge.answering import AnswerComposer, Final
+    from knowledge.answers.composer import AnswerComposer, Final
     from knowledge.settings import apply_overrides, load_settings
 
     settings = load_settings()

@@ -58,7 +58,7 @@ def main() -> None:
         sys.path.insert(0, str(REPO))
         os.environ["HF_HUB_OFFLINE"] = "1"
         from knowledge.evaluation import evaluate_retrieval, load_questions, percentile
-        from knowledge.retrieval import Retriever
+        from knowledge.search.retrieval import Retriever
         from knowledge.settings import load_settings
 
         retriever = Retriever(data_dir, load_settings())

@@ -28,10 +28,10 @@ BLOGS = {"heidloff": SHARED / "corpus" / "heidloff-blog", "rust": SHARED / "corp
 
 
 def measure(data_dir: Path, count: int) -> dict:
-    from knowledge.answering import AnswerComposer
-    from knowledge.embedder import get_embedder
+    from knowledge.answers.composer import AnswerComposer
+    from knowledge.corpus.embedder import get_embedder
     from knowledge.evaluation import evaluate_answers, evaluate_retrieval
-    from knowledge.retrieval import Retriever
+    from knowledge.search.retrieval import Retriever
     from knowledge.settings import load_settings
     from knowledge.synthetic import synthesize
 

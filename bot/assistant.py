@@ -10,13 +10,13 @@ import logging
 import time
 from pathlib import Path
 
-from bot.action_client import ActionDeadlines, CircuitBreaker, HttpActionClient, InProcessActionClient, load_executor
-from bot.dialog import DialogEngine
-from bot.dialog_config import load_dialog
-from bot.followups import load_followup_rules
-from bot.nlu import load_nlu
-from bot.tracker_store import MemoryTrackerStore, open_tracker_store
-from knowledge.index import read_meta
+from bot.dialogue.action_client import ActionDeadlines, CircuitBreaker, HttpActionClient, InProcessActionClient, load_executor
+from bot.dialogue.engine import DialogEngine
+from bot.dialogue.config import load_dialog
+from bot.dialogue.followups import load_followup_rules
+from bot.nlu.parser import load_nlu
+from bot.dialogue.tracker_store import MemoryTrackerStore, open_tracker_store
+from knowledge.corpus.index import read_meta
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str 
     """The dialog engine over the index in `data_dir`. Actions run in this process unless an
     action endpoint is configured (settings.dialog.action_endpoint or the argument)."""
     from actions.service import configure
-    from knowledge.retrieval import Retriever
+    from knowledge.search.retrieval import Retriever
 
     data_dir = Path(data_dir)
     endpoint = settings.dialog.action_endpoint if action_endpoint is None else action_endpoint
@@ -37,7 +37,7 @@ def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str 
     if endpoint:
         actions = HttpActionClient(endpoint, deadlines=deadlines, breaker=breaker)
     else:
-        from knowledge.answering import AnswerComposer
+        from knowledge.answers.composer import AnswerComposer
 
         composer = AnswerComposer(data_dir, settings, retriever=retriever)
         composer.generator()   # load (or convert, the first time) now rather than in the first answer
@@ -58,7 +58,7 @@ def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str 
 def blog_context(retriever, meta: dict, settings: Settings, messages: dict) -> dict:
     """The blog's own facts as context variables (dialog.yml lists them): its title, who writes it,
     how many posts it has, its about page, its first topic and a question it answers."""
-    from knowledge import catalog
+    from knowledge.search import catalog
 
     posts = retriever.current_posts()
     names, count = catalog.authors(posts.values(), meta.get("blog_author") or "", settings.site.main_author_share,

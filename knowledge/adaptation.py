@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from knowledge import index as store
-from knowledge.chunking import embedding_text
-from knowledge.embedder import EmbedderError, simple_layout, model_path
-from knowledge.ingest import data_dir_lock, embed_passages
+from knowledge.corpus import index as store
+from knowledge.corpus.chunking import embedding_text
+from knowledge.corpus.embedder import EmbedderError, simple_layout, model_path
+from knowledge.corpus.ingest import data_dir_lock, embed_passages
 from knowledge.settings import Settings
 
 Progress = Callable[[str], None]

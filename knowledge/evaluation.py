@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.retrieval import MODES, Retriever
+from knowledge.search.retrieval import MODES, Retriever
 
 
 class QuestionFileError(ValueError):
@@ -108,8 +108,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def evaluate_answers(composer, questions: list[dict], progress=lambda done, total: None) -> dict:
     """Citation hit, keyword recall, abstention, support and latency of `composer` on `questions`."""
-    from knowledge.chunking import split_sentences
-    from knowledge.support import SourceSentence, SupportChecker, answer_sentences
+    from knowledge.corpus.chunking import split_sentences
+    from knowledge.answers.support import SourceSentence, SupportChecker, answer_sentences
 
     posts = list(composer.retriever.current_posts().values())
     by_permalink = {p.permalink: p for p in posts}
@@ -144,7 +144,7 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
             # posts is left out: its lines are the cited posts' titles.
             sources = [SourceSentence(text, c.number) for c in answer.citations for text in split_sentences(c.passage)]
             cfg = composer.settings.answer
-            # The answer names a post's author where the post says "I" (knowledge/voice.py).
+            # The answer names a post's author where the post says "I" (knowledge/answers/voice.py).
             given = [phrase for c in answer.citations for phrase in composer.voice().added_phrases(
                 by_permalink[c.permalink].authors if c.permalink in by_permalink else [], site_author)]
             checker = SupportChecker(sources, composer.embedder.encode, cfg.support_threshold, cfg.support_word_coverage,
@@ -188,7 +188,7 @@ def parse_eval_set(spec: str, default_data_dir: Path) -> EvalSet:
 def evaluate_sets(sets: list[EvalSet], settings, answers: bool = True,
                   progress=lambda message: None) -> list[dict]:
     """One row per set: retrieval (hybrid) and, unless `answers` is False, answer figures."""
-    from knowledge.answering import AnswerComposer
+    from knowledge.answers.composer import AnswerComposer
 
     rows = []
     for eval_set in sets:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.files import write_text_whole
-from knowledge.retrieval import Retriever
+from knowledge.search.retrieval import Retriever
 from knowledge.settings import SettingsError, config_dir, read_config_file
 from knowledge.words import is_calendar_word, is_stopword
 

@@ -38,6 +38,6 @@ if [ ! -f "$stamp" ]; then
     rm -f .venv/.blogbot-installed-*
     touch "$stamp"
 fi
-HF_HUB_OFFLINE=1 .venv/bin/python -c 'from knowledge.embedder import model_path; model_path("packaged")' \
+HF_HUB_OFFLINE=1 .venv/bin/python -c 'from knowledge.corpus.embedder import model_path; model_path("packaged")' \
     || { echo "error: the packaged embedding model is missing; delete .venv and run again" >&2; exit 1; }
 echo "setup: ready (.venv)" >&2

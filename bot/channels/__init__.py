@@ -1,0 +1,1 @@
+"""Channels: the web API and widget, Slack, the terminal, and the admission control they share."""

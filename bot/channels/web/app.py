@@ -1,0 +1,333 @@
+"""The chat HTTP API (FastAPI) around the channel-neutral dialogue engine.
+
+    POST /api/chat/start    {"session_id"?} -> the welcome message and conversation starters
+    POST /api/chat          {"session_id"?, "text"} or {"session_id", "button"} -> the bot's messages
+    POST /api/chat/stream   the same as Server-Sent Events: session, token…, notice?, message…, done
+    POST /api/feedback      {"session_id", "message_id", "rating": "up"|"down", "comment"?}
+    GET  /healthz           200 while the server is alive
+    GET  /readyz            200 when it can answer questions; 503 while its actions are not answering
+    GET  /widget.js, /      the chat widget, and a demo page that carries it
+
+Every error is JSON `{"error": "..."}`: 400 malformed JSON, 408 body too slow, 413 body or text too
+long, 422 bad fields (text that is not valid Unicode included), 429 too many requests
+(Retry-After), 503 all workers busy and the queue full (Retry-After: the expected wait).
+A reader who hangs up before the answer is complete cancels the turn: its worker or queue place is
+freed at once and the generator stops at its next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+import uuid
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field, field_validator, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.channels.admission import Admission, Refused, TurnPool
+from bot.dialogue.messages import BotMessage, Notice, Token, TurnResult
+from bot.channels.web.transport import BodyLimit
+from knowledge.markup import unicode_problem
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+SESSION_ID = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+def _valid_unicode(value: str | None) -> str | None:
+    problem = unicode_problem(value) if value is not None else None
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+class ChatRequest(BaseModel):
+    session_id: str | None = Field(None, pattern=SESSION_ID, description="omit to start a conversation")
+    text: str | None = Field(None, description="what the reader typed")
+    button: str | None = Field(None, description="the value of a button the reader pressed")
+
+    _unicode = field_validator("text", "button")(_valid_unicode)
+
+    @model_validator(mode="after")
+    def one_of_text_or_button(self):
+        if (self.text is None or not self.text.strip()) == (self.button is None or not self.button.strip()):
+            raise ValueError("give exactly one of text (non-empty) or button")
+        return self
+
+
+class Citation(BaseModel):
+    title: str
+    url: str
+    permalink: str
+    number: int | None = None
+
+
+class Button(BaseModel):
+    title: str
+    payload: str
+
+
+class Message(BaseModel):
+    id: str
+    text: str = Field(description="Markdown")
+    citations: list[Citation]
+    buttons: list[Button]
+    abstained: bool | None = None
+
+
+class ChatResponse(BaseModel):
+    session_id: str
+    messages: list[Message]
+    intent: str | None = None
+    new_session: bool = False
+
+
+class StartRequest(BaseModel):
+    session_id: str | None = Field(None, pattern=SESSION_ID)
+
+
+class FeedbackRequest(BaseModel):
+    session_id: str = Field(pattern=SESSION_ID)
+    message_id: str = Field(min_length=1, max_length=64)
+    rating: str = Field(pattern="^(up|down)$")
+    comment: str | None = Field(None, max_length=2000)
+
+    _unicode = field_validator("message_id", "comment")(_valid_unicode)
+
+
+class Problem(Exception):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def create_app(engine, settings, feedback_store, title: str | None = None) -> FastAPI:
+    """The web app over a loaded dialogue engine."""
+    web = settings.web
+    app = FastAPI(title="blogbot chat API", version="1", docs_url=None, redoc_url=None)
+    pool = TurnPool(web.workers, web.queue_size, typical_turn_s=web.typical_turn_s)
+    admission = Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client)
+    app.state.pool, app.state.admission = pool, admission
+    if web.allowed_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(web.allowed_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"], expose_headers=["Retry-After"], max_age=600)
+
+    # Bodies are capped while they stream in (the 413 on text length comes later).
+    app.add_middleware(BodyLimit, timeout_s=web.body_timeout_s,
+                       limit_for=lambda path: web.max_slack_body_bytes if path.startswith("/slack/")
+                       else web.max_body_bytes)
+
+    @app.exception_handler(Problem)
+    async def problem(_request, exc: Problem):
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request, exc: RequestValidationError):
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"error": "the body is not valid JSON"}, status_code=400)
+        details = [f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'body'}: {e.get('msg')}" for e in errors]
+        return JSONResponse({"error": "; ".join(details)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request, exc: StarletteHTTPException):
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def crash(_request, exc: Exception):
+        log.exception("web: unexpected error")
+        return JSONResponse({"error": "internal error, logged"}, status_code=500)
+
+    def admit(request: Request) -> None:
+        try:
+            admission.check_rate(_client(request))
+        except Refused as refused:
+            raise _problem(refused) from None
+
+    def begin(body: ChatRequest) -> tuple[str, str, bool]:
+        text = body.text if body.text is not None and body.text.strip() else body.button
+        if len(text) > web.max_text_chars:
+            raise Problem(413, f"the message is longer than {web.max_text_chars} characters")
+        session = body.session_id
+        new = not session or not engine.has_conversation(_sender(session))
+        if new:
+            session = uuid.uuid4().hex      # an unknown session starts afresh, under a new id
+        return session, text, new
+
+    def submit(request: Request, fn, *args):
+        """Run a turn on the pool, within the client's share (see bot.channels.admission)."""
+        try:
+            return admission.submit(_client(request), fn, *args)
+        except Refused as refused:
+            raise _problem(refused) from None
+
+    async def whole_turn(request: Request, session: str, text: str | None) -> TurnResult | None:
+        """A turn run on the pool; None when the reader hung up first (the turn is cancelled)."""
+        cancel = threading.Event()
+        future = submit(request, engine.respond, _sender(session), text, cancel)
+        answered = asyncio.wrap_future(future)
+        gone = asyncio.ensure_future(_hung_up(request))
+        try:
+            await asyncio.wait({answered, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if answered.done():
+            return answered.result()
+        cancel.set()
+        future.cancel()             # still queued: its place is given back now
+        answered.cancel()
+        return None
+
+    @app.post("/api/chat/start", response_model=ChatResponse, responses={429: {}, 503: {}})
+    async def chat_start(request: Request, body: StartRequest | None = None):
+        """Open the conversation: the welcome message and its conversation starters."""
+        admit(request)
+        session = body.session_id if body else None
+        new = not session or not engine.has_conversation(_sender(session))
+        if new:
+            session = uuid.uuid4().hex
+        result = await whole_turn(request, session, None)
+        if result is None:
+            return Response(status_code=499)        # nobody is listening any more
+        return {"session_id": session, "messages": [m.as_json() for m in result.messages], "intent": None,
+                "new_session": new}
+
+    @app.post("/api/chat", response_model=ChatResponse, responses={400: {}, 413: {}, 429: {}, 503: {}})
+    async def chat(body: ChatRequest, request: Request):
+        admit(request)
+        session, text, new = begin(body)
+        result = await whole_turn(request, session, text)
+        if result is None:
+            return Response(status_code=499)
+        return {"session_id": session, "messages": [m.as_json() for m in result.messages],
+                "intent": result.intent, "new_session": new}
+
+    @app.post("/api/chat/stream", responses={200: {"content": {"text/event-stream": {}}}, 413: {}, 429: {}, 503: {}})
+    async def chat_stream(body: ChatRequest, request: Request):
+        admit(request)
+        session, text, new = begin(body)
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue = asyncio.Queue()
+        done = object()
+        cancel = threading.Event()
+
+        def work() -> None:
+            turn = engine.handle(_sender(session), text, cancel)
+            try:
+                for event in turn:
+                    if cancel.is_set():
+                        break
+                    loop.call_soon_threadsafe(events.put_nowait, event)
+            except Exception as exc:     # reported to the client as an error event
+                log.exception("web: turn failed")
+                loop.call_soon_threadsafe(events.put_nowait, exc)
+            finally:
+                turn.close()
+            loop.call_soon_threadsafe(events.put_nowait, done)
+
+        future = submit(request, work)
+
+        async def stream():
+            try:
+                yield _sse("session", {"session_id": session, "new_session": new})
+                while True:
+                    event = await events.get()
+                    if event is done:
+                        return
+                    if isinstance(event, Token):
+                        yield _sse("token", {"text": event.text})
+                    elif isinstance(event, Notice):
+                        yield _sse("notice", {"text": event.text})
+                    elif isinstance(event, BotMessage):
+                        yield _sse("message", event.as_json())
+                    elif isinstance(event, TurnResult):
+                        yield _sse("done", {"session_id": session, "intent": event.intent})
+                    elif isinstance(event, Exception):
+                        yield _sse("error", {"error": "the assistant failed on this message; it was logged"})
+            finally:        # ended, or the reader hung up: stop the turn, give back its place
+                cancel.set()
+                future.cancel()
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.post("/api/feedback", status_code=201, responses={404: {}, 422: {}, 429: {}})
+    async def feedback(body: FeedbackRequest, request: Request):
+        admit(request)
+        sender = _sender(body.session_id)
+        message = engine.message_of(sender, body.message_id)
+        if message is None:
+            raise Problem(404, "no such message in this session")
+        question = _question_before(engine, sender, body.message_id)
+        feedback_id = await asyncio.to_thread(feedback_store.record, sender, body.rating, body.message_id,
+                                              body.comment, question, message.get("text"))
+        return {"id": feedback_id}
+
+    @app.get("/healthz")
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz():
+        breaker = getattr(engine.actions, "breaker", None)
+        if breaker is not None and breaker.is_open:
+            return JSONResponse({"status": "not ready", "reason": "the actions are not answering"}, status_code=503)
+        return {"status": "ready"}
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget():
+        return FileResponse(STATIC / "widget.js", media_type="application/javascript",
+                            headers={"Cache-Control": "no-cache"})
+
+    @app.get("/", include_in_schema=False)
+    async def demo_page():
+        page = (STATIC / "demo.html").read_text(encoding="utf-8")
+        page = page.replace("{{title}}", _html_attr(title or web.widget_title))
+        return HTMLResponse(page, headers={"Content-Security-Policy":
+                                           "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"})
+
+    return app
+
+
+async def _hung_up(request: Request) -> None:
+    """Returns when the client disconnects (the body has been read: only a disconnect can come)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _problem(refused: Refused) -> Problem:
+    return Problem(refused.status, refused.message, {"Retry-After": str(refused.retry_after_s)})
+
+
+def _sender(session_id: str) -> str:
+    return f"web:{session_id}"
+
+
+def _question_before(engine, sender: str, message_id: str) -> str | None:
+    conversation = engine.store.load(sender)
+    question = None
+    for event in conversation.events if conversation else []:
+        if event.get("event") == "user":
+            question = event.get("text")
+        if (event.get("data") or {}).get("message_id") == message_id:
+            return question
+    return None
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _html_attr(text: str) -> str:
+    return re.sub(r"[&<>\"']", lambda m: f"&#{ord(m.group(0))};", text)

@@ -1,0 +1,1 @@
+"""NLU: intents, entities, system entities, and their evaluation."""

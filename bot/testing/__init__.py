@@ -1,0 +1,1 @@
+"""Scripted conversation tests: the script format, the runner and the recorder."""

@@ -1,0 +1,1 @@
+"""Answers: evidence, support check, abstention, composer, citations, voice, generator and prompts."""

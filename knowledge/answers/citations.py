@@ -1,0 +1,101 @@
+"""Citations: the posts an answer cites, numbered in order of first mention, and the answer's text
+with a marker after each run of sentences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from knowledge.answers.evidence import LIST_ITEM, PromptPassage
+from knowledge.answers.support import SupportedSentence
+from knowledge.answers.voice import Voice
+
+
+@dataclass
+class Citation:
+    number: int
+    title: str
+    url: str
+    permalink: str
+    passage: str = ""     # the passage of the post the answer drew on, one sentence a line
+
+
+def month_year(date: str) -> str:
+    try:
+        return dt.date.fromisoformat(date).strftime("%B %Y")
+    except ValueError:
+        return date
+
+
+class Citer:
+    """Numbers cited posts in order of first mention and puts [n] after each run of sentences."""
+
+    def __init__(self, passages: list[PromptPassage], voice: Voice | None = None, site_author: str = ""):
+        self.passages = {p.number: p for p in passages}
+        self.voice = voice              # the author's first person in the assistant's voice
+        self.site_author = site_author
+        self.order: dict[int, int] = {}
+        self.parts: list[str] = []
+        self.sentences = 0
+        self._in_list = False   # the last part ended with a list item
+
+    def intro(self, template: str, passage: int) -> str:
+        """The lead-in naming the post the answer starts from (cited as [1]); empty when the template is."""
+        if not template.strip():
+            return ""
+        self.order.setdefault(passage, 1)
+        post = self.passages[passage].hit.post
+        part = template.format(title=post.title, date=post.date, month_year=month_year(post.date), number=1).strip()
+        self.parts.append(part)
+        return part
+
+    def add(self, run: list[SupportedSentence]) -> str:
+        """Consecutive sentences of one post, its marker after the last; list items on lines of their own."""
+        number = self.order.setdefault(run[0].passage, len(self.order) + 1)
+        self.sentences += len(run)
+        texts, opening, closing = [" ".join(sentence.text.split()) for sentence in run], "", ""
+        if self.voice is not None:
+            authors = self.passages[run[0].passage].hit.post.authors
+            texts, opening, closing = self.voice.in_voice(texts, authors, self.site_author)
+        pieces = []
+        for position, sentence in enumerate(run):
+            text = texts[position]
+            item = LIST_ITEM.match(text)
+            if item:
+                text = "- " + text[item.end():]
+            if position == 0 and opening:       # "Niklas Heidloff writes: “…"
+                text = "- " + opening + text[2:] if item else opening + text
+            last = position == len(run) - 1
+            list_follows = not last and LIST_ITEM.match(run[position + 1].text)
+            if last and closing:
+                text = f"{text.rstrip(':;,')}{closing} [{number}]"
+            elif last:
+                end = text[-1] if text[-1:] in (".", "!", "?") else "."
+                body = text[:-1].rstrip() if text[-1:] in (".", "!", "?") else text.rstrip(":;,")
+                text = f"{body} [{number}]{end}" if not item else f"{body} [{number}]"
+            elif not item and not list_follows and not re.search(r"[.!?][\"'\u201d\u2019)\]]*$", text):
+                # A line that ran into a code block or quote ("…the generated CRD:") ends as a sentence.
+                text = text.rstrip(":;,") + "."
+            separator = "\n" if item else (" " if sentence.in_item or not self._in_list else "\n\n")
+            pieces.append((separator if (pieces or self.parts) else "") + text)
+            self._in_list = bool(item) or (sentence.in_item and self._in_list)
+            if sentence.code and last:
+                # "Run this command [1]:" and the command, as a code block.
+                if pieces[-1].endswith("."):
+                    pieces[-1] = pieces[-1][:-1] + ":"
+                elif closing:         # “…the command” [1]:
+                    pieces[-1] += ":"
+                pieces.append(f"\n```\n{sentence.code}\n```")
+                self._in_list = True   # what comes next starts a new paragraph
+        part = "".join(pieces)
+        self.parts.append(part)
+        return part
+
+    def citations(self) -> list[Citation]:
+        cited = []
+        for passage_number, number in sorted(self.order.items(), key=lambda item: item[1]):
+            p = self.passages[passage_number]
+            passage = "\n".join(f"{s.text}\n{s.code}" if s.code else s.text for s in p.sources)
+            cited.append(Citation(number, p.hit.post.title, p.hit.post.url, p.hit.post.permalink, passage))
+        return cited
