@@ -7,21 +7,22 @@ import threading
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
-from actions.service import in_thread, knowledge, last_post_events, post_list
+from actions.service import BlogAction, Knowledge, in_thread, last_post_events
 from knowledge.answers.composer import Final, Token
 
 
-class ActionAnswerQuestion(Action):
+class ActionAnswerQuestion(BlogAction, Action):
     def name(self) -> str:
         return "action_answer_question"
 
     async def run(self, dispatcher, tracker, domain):
-        return await answer_question(tracker.get_slot("query") or tracker.latest_message.get("text") or "", dispatcher)
+        return await answer_question(self.knowledge, tracker.get_slot("query") or tracker.latest_message.get("text") or "",
+                                     dispatcher)
 
 
-async def answer_question(question: str, dispatcher) -> list:
+async def answer_question(kb: Knowledge, question: str, dispatcher) -> list:
     """Stream the composer's answer to `question` through the dispatcher; return the slot events."""
-    composer = knowledge().composer
+    composer = kb.composer
     answer = None
     cancel = threading.Event()      # set by in_thread when the action is cancelled (the reader left)
     async for event in in_thread(composer.stream_answer(question, cancel), cancel):
@@ -37,9 +38,9 @@ async def answer_question(question: str, dispatcher) -> list:
     if answer.citations:
         events += last_post_events(answer.citations[0].permalink)
     if answer.abstained and answer.related:
-        by_permalink = {p.permalink: p for p in knowledge().retriever.current_posts().values()}
+        by_permalink = {p.permalink: p for p in kb.retriever.current_posts().values()}
         posts = [by_permalink[r.permalink] for r in answer.related if r.permalink in by_permalink]
-        listing, cites, buttons = post_list(posts, "")
+        listing, cites, buttons = kb.post_list(posts, "")
         events.append(SlotSet("knowledge_base_listed_objects", [p.permalink for p in posts]))
         text = answer.text.rstrip() + "\n" + listing
     else:

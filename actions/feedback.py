@@ -6,12 +6,12 @@ import logging
 
 from rasa_sdk import Action
 
-from actions.service import knowledge
+from actions.service import BlogAction
 
 log = logging.getLogger(__name__)
 
 
-class ActionFeedback(Action):
+class ActionFeedback(BlogAction, Action):
     def name(self) -> str:
         return "action_feedback"
 
@@ -19,7 +19,7 @@ class ActionFeedback(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         rating = "up" if intent == "feedback_positive" else "down"
         last = tracker.get_slot("last_answer") or {}
-        knowledge().feedback.record(tracker.sender_id, rating, message_id=last.get("id"),
-                                    comment=tracker.latest_message.get("text"), question=last.get("question"),
-                                    answer=last.get("text"))
+        self.knowledge.feedback.record(tracker.sender_id, rating, message_id=last.get("id"),
+                                     comment=tracker.latest_message.get("text"), question=last.get("question"),
+                                     answer=last.get("text"))
         return []

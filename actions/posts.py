@@ -8,7 +8,8 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from actions.answer_question import answer_question
-from actions.service import citation, knowledge, last_post_events, list_size, month_year, post_list, text
+from actions.service import BlogAction, Knowledge, citation, last_post_events
+from knowledge.answers.citations import month_year
 from knowledge.search import catalog
 
 
@@ -20,34 +21,34 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def _show_list(dispatcher, posts: list, heading: str) -> list:
+def _show_list(kb: Knowledge, dispatcher, posts: list, heading: str) -> list:
     """Send a numbered list of posts; return rasa-sdk's knowledge-base slots for it: the list, and as
     the last object the only post shown (several: none, so "it" means the list's first, not an
     older post)."""
-    listing, cites, buttons = post_list(posts, heading)
+    listing, cites, buttons = kb.post_list(posts, heading)
     dispatcher.utter_message(text=listing, buttons=buttons, json_message={"citations": cites})
     return [SlotSet("knowledge_base_listed_objects", [p.permalink for p in posts]),
             *last_post_events(posts[0].permalink if len(posts) == 1 else None)]
 
 
-class ActionFindPosts(Action):
+class ActionFindPosts(BlogAction, Action):
     def name(self) -> str:
         return "action_find_posts"
 
     async def run(self, dispatcher, tracker, domain):
         asked = tracker.latest_message.get("text") or ""
-        if knowledge().composer.prompts.question_kind(asked) in ("earliest", "when"):
+        kb = self.knowledge
+        if kb.composer.prompts.question_kind(asked) in ("earliest", "when"):
             # "When did the blog first write about X?" wants a date, not a list: the answer composer
             # gives the earliest post about X (prompts.yml earliest_question, when_question).
-            return await answer_question(asked, dispatcher)
+            return await answer_question(kb, asked, dispatcher)
         subject = tracker.get_slot("subject") or tracker.get_slot("topic") or asked
         canonical = _entity(tracker, "topic")
         # The reader's words, plus the topic they stand for ("RAG" -> retrieval augmented generation).
         query = f"{subject} {canonical}" if canonical and str(canonical).lower() not in subject.lower() else subject
-        kb = knowledge()
         period = _entity(tracker, "sys-date")        # "posts about kubernetes from 2021": only that time
         first, _, last = (period or "").partition("/")
-        hits = kb.retriever.search(query, k=list_size(), date_from=first or None,
+        hits = kb.retriever.search(query, k=kb.list_size(), date_from=first or None,
                                    date_to=last or None)
         words = {w for w in _words(query) if len(w) > 2}
         wanted = kb.settings.answer.related_above
@@ -58,17 +59,17 @@ class ActionFindPosts(Action):
                                                                         [*post.tags, *post.categories]})
         posts = [h.post for h in hits if (h.similarity or 0.0) >= wanted or about(h.post)]
         if not posts:
-            dispatcher.utter_message(text=text("find_posts.none", topic=subject), json_message={"citations": []})
+            dispatcher.utter_message(text=kb.text("find_posts.none", topic=subject), json_message={"citations": []})
             return [SlotSet("knowledge_base_listed_objects", None)]
-        return _show_list(dispatcher, posts, text("find_posts.found", topic=subject))
+        return _show_list(kb, dispatcher, posts, kb.text("find_posts.found", topic=subject))
 
 
-class ActionLatestPosts(Action):
+class ActionLatestPosts(BlogAction, Action):
     def name(self) -> str:
         return "action_latest_posts"
 
     def run(self, dispatcher, tracker, domain):
-        kb = knowledge()
+        kb = self.knowledge
         posts = kb.retriever.current_posts().values()
         listed = tracker.get_slot("knowledge_base_listed_objects") or []
         if _entity(tracker, "scope") == "listed" and listed:
@@ -76,52 +77,53 @@ class ActionLatestPosts(Action):
             if newest:
                 post = newest[0]
                 dispatcher.utter_message(
-                    text=text("latest_posts.newest_of_listed", title=post.title, url=post.url,
+                    text=kb.text("latest_posts.newest_of_listed", title=post.title, url=post.url,
                               month_year=month_year(post.date)),
                     json_message={"citations": [citation(post)]})
                 return last_post_events(post.permalink)
-        newest = catalog.newest(posts, list_size())
-        return _show_list(dispatcher, newest, text("latest_posts.found"))
+        newest = catalog.newest(posts, kb.list_size())
+        return _show_list(kb, dispatcher, newest, kb.text("latest_posts.found"))
 
 
-class ActionPostsByDate(Action):
+class ActionPostsByDate(BlogAction, Action):
     def name(self) -> str:
         return "action_posts_by_date"
 
     def run(self, dispatcher, tracker, domain):
-        kb = knowledge()
+        kb = self.knowledge
         period = tracker.get_slot("date") or ""
         first, _, last = period.partition("/")
         label = tracker.get_slot("date_text") or period
         topic = _entity(tracker, "topic")
-        size = list_size()
+        size = kb.list_size()
         if topic:
             posts = [h.post for h in kb.retriever.search(topic, k=size, date_from=first, date_to=last)]
         else:
             posts = catalog.in_period(kb.retriever.current_posts().values(), first, last or first)[:size]
         if not posts:
-            dispatcher.utter_message(text=text("posts_by_date.none", period=label), json_message={"citations": []})
+            dispatcher.utter_message(text=kb.text("posts_by_date.none", period=label), json_message={"citations": []})
             return []
-        return _show_list(dispatcher, posts, text("posts_by_date.found", period=label))
+        return _show_list(kb, dispatcher, posts, kb.text("posts_by_date.found", period=label))
 
 
-class ActionListTopics(Action):
+class ActionListTopics(BlogAction, Action):
+    def __init__(self, knowledge: Knowledge):
+        super().__init__(knowledge)
+        self._listed: tuple[object, list] = (None, [])    # (the posts listed, their topics)
+
     def name(self) -> str:
         return "action_list_topics"
 
-    _listed: tuple[object, list] = (None, [])    # (the posts listed, their topics)
-
     def run(self, dispatcher, tracker, domain):
-        kb = knowledge()
+        kb = self.knowledge
         posts = kb.retriever.current_posts()      # a new dict after each ingest
-        if ActionListTopics._listed[0] is not posts:
-            ActionListTopics._listed = (posts, catalog.topic_list(posts, kb.retriever.post_vectors,
-                                                                  kb.settings.topics))
-        topics = ActionListTopics._listed[1]
+        if self._listed[0] is not posts:
+            self._listed = (posts, catalog.topic_list(posts, kb.retriever.post_vectors, kb.settings.topics))
+        topics = self._listed[1]
         if not topics:
-            dispatcher.utter_message(text=text("list_topics.none"))
+            dispatcher.utter_message(text=kb.text("list_topics.none"))
             return []
-        lines = [text("list_topics.found")] + [f"- {topic} ({count})" for topic, count in topics]
+        lines = [kb.text("list_topics.found")] + [f"- {topic} ({count})" for topic, count in topics]
         buttons = [{"title": topic, "payload": f'/find_posts{{"topic": "{topic}"}}'} for topic, _ in topics[:5]]
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons, json_message={"citations": []})
         return []

@@ -1,97 +1,65 @@
-"""The knowledge the actions share: one retriever, answer composer and feedback store per
-process, and the helpers that turn posts into the channel-neutral message (text, citations,
-buttons).
-
-`configure(data_dir)` sets it up; without it the first action uses `BLOGBOT_DATA_DIR` (else
-`./.blogbot`), so `python -m rasa_sdk --actions actions` works too. A process that serves several
-blogs (tests) runs each action with its blog's knowledge set in `current_knowledge`.
-"""
+"""What the actions work with (`Knowledge`: one blog's retriever, answer composer, feedback store and
+response texts, handed to each action when it is registered) and the helpers that turn posts into the
+channel-neutral message (text, citations, buttons)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import datetime as dt
-import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
-
+from knowledge.answers.citations import month_year
 from knowledge.markup import escape_markdown
-from knowledge.settings import Settings, config_dir, load_settings, read_config_file
+from knowledge.settings import Settings, config_dir, read_config_file
 
-_lock = threading.Lock()
-_knowledge: "Knowledge | None" = None
-current_knowledge: contextvars.ContextVar["Knowledge | None"] = contextvars.ContextVar("current_knowledge", default=None)
+
+def load_texts(path: Path | None = None) -> dict:
+    """The response texts of `config/responses.yml` (or `path`)."""
+    return read_config_file(path or config_dir() / "responses.yml")
 
 
 @dataclass
 class Knowledge:
+    """One blog's parts that the actions use; built once per process by `bot.assistant`."""
     data_dir: Path
     settings: Settings
     retriever: object
     composer: object
     feedback: object
-    texts: dict
+    texts: dict = field(default_factory=load_texts)
 
+    def text(self, key: str, **values) -> str:
+        """A text of responses.yml ("find_posts.found"), filled in. The values are text (a reader's
+        topic, a post's title) and are escaped as Markdown; `url` is a link's address and is not."""
+        node = self.texts
+        for part in key.split("."):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        values = {name: value if name == "url" or not isinstance(value, str) else escape_markdown(value)
+                  for name, value in values.items()}
+        return str(node or "").format(**values) if node else ""
 
-def load_texts(path: Path | None = None) -> dict:
-    return read_config_file(path or config_dir() / "responses.yml")
+    def list_size(self) -> int:
+        """How many posts a list shows (responses.yml `list_size`)."""
+        return int(self.texts.get("list_size", 5))
 
-
-def configure(data_dir: str | Path, settings: Settings | None = None, composer=None) -> Knowledge:
-    """Load the knowledge base of `data_dir` for the actions of this process."""
-    global _knowledge
-    from knowledge.answers.composer import AnswerComposer
-    from knowledge.feedback import FeedbackStore
-    from knowledge.search.retrieval import Retriever
-
-    settings = settings or load_settings()
-    with _lock:
-        if composer is None:
-            composer = AnswerComposer(data_dir, settings, retriever=Retriever(data_dir, settings))
-        _knowledge = Knowledge(Path(data_dir), settings, composer.retriever, composer, FeedbackStore(data_dir),
-                               load_texts())
-        return _knowledge
-
-
-def knowledge() -> Knowledge:
-    """The knowledge of the action being run (else the process's, loaded on first use)."""
-    chosen = current_knowledge.get()
-    if chosen is not None:
-        return chosen
-    if _knowledge is None:
-        configure(os.environ.get("BLOGBOT_DATA_DIR") or ".blogbot")
-    return _knowledge
-
-
-def text(key: str, **values) -> str:
-    """A text of responses.yml ("find_posts.found"), filled in. The values are text (a reader's
-    topic, a post's title) and are escaped as Markdown; `url` is a link's address and is not."""
-    node = knowledge().texts
-    for part in key.split("."):
-        node = node.get(part, {}) if isinstance(node, dict) else {}
-    values = {name: value if name == "url" or not isinstance(value, str) else escape_markdown(value)
-              for name, value in values.items()}
-    return str(node or "").format(**values) if node else ""
-
-
-def month_year(date: str) -> str:
-    try:
-        return dt.date.fromisoformat(date).strftime("%B %Y")
-    except ValueError:
-        return date
+    def post_list(self, posts: list, heading: str) -> tuple[str, list[dict], list[dict]]:
+        """Markdown of a numbered list of posts, its citations and a "Summarize #n" button per post."""
+        lines = [heading] if heading else []
+        buttons = []
+        for number, post in enumerate(posts, 1):
+            lines.append(self.text("post_line", number=number, title=post.title, url=post.url, date=post.date,
+                                   month_year=month_year(post.date)))
+            label = self.text("buttons.summarize", number=number)
+            if label:
+                buttons.append({"title": label, "payload": f'/summarize_post{{"mention": "{number}"}}'})
+        return "\n".join(lines), [citation(p) for p in posts], buttons
 
 
 def citation(post) -> dict:
+    """A post as a message's citation."""
     return {"title": post.title, "url": post.url, "permalink": post.permalink, "date": post.date}
-
-
-def list_size() -> int:
-    """How many posts a list shows (responses.yml `list_size`)."""
-    return int(knowledge().texts.get("list_size", 5))
 
 
 def last_post_events(permalink: str | None) -> list:
@@ -99,19 +67,6 @@ def last_post_events(permalink: str | None) -> list:
     from rasa_sdk.events import SlotSet
 
     return [SlotSet("knowledge_base_last_object", permalink), SlotSet("knowledge_base_last_object_type", "post")]
-
-
-def post_list(posts: list, heading: str) -> tuple[str, list[dict], list[dict]]:
-    """Markdown of a numbered list of posts, its citations and a "Summarize #n" button per post."""
-    lines = [heading] if heading else []
-    buttons = []
-    for number, post in enumerate(posts, 1):
-        lines.append(text("post_line", number=number, title=post.title, url=post.url, date=post.date,
-                          month_year=month_year(post.date)))
-        label = text("buttons.summarize", number=number)
-        if label:
-            buttons.append({"title": label, "payload": f'/summarize_post{{"mention": "{number}"}}'})
-    return "\n".join(lines), [citation(p) for p in posts], buttons
 
 
 async def in_thread(iterator: Iterator, stop: threading.Event | None = None) -> AsyncIterator:
@@ -156,3 +111,10 @@ async def in_thread(iterator: Iterator, stop: threading.Event | None = None) -> 
             yield item
     finally:
         stop.set()
+
+
+class BlogAction:
+    """Mixin for the blog's actions: the `Knowledge` they work with, given when they are registered."""
+
+    def __init__(self, knowledge: Knowledge):
+        self.knowledge = knowledge

@@ -6,7 +6,8 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 from rasa_sdk.knowledge_base.utils import resolve_mention
 
-from actions.service import citation, knowledge, last_post_events, month_year, text
+from actions.service import BlogAction, Knowledge, citation, last_post_events
+from knowledge.answers.citations import month_year
 from knowledge.search import catalog
 from knowledge.answers.summaries import summarize_post
 
@@ -15,7 +16,7 @@ ORDINAL_MENTIONS = {str(n): (lambda items, i=n - 1: items[i] if i < len(items) e
 ORDINAL_MENTIONS["LAST"] = lambda items: items[-1]
 
 
-def _resolve(tracker, posts: dict):
+def _resolve(kb: Knowledge, tracker, posts: dict):
     """The post meant: a mention ("the second one", "it"), a title, or a topic; None if unclear."""
     by_permalink = {p.permalink: p for p in posts.values()}
     reference = tracker.get_slot("post")
@@ -32,30 +33,30 @@ def _resolve(tracker, posts: dict):
         return by_permalink.get(tracker.get_slot("knowledge_base_last_object"))
     post = catalog.by_title(posts.values(), reference)
     if post is None:
-        hits = knowledge().retriever.search(reference, k=1)
+        hits = kb.retriever.search(reference, k=1)
         # A reply typed into the "Which post?" prompt must resemble some post, or it names none.
-        wanted = knowledge().settings.answer.related_above if kind == "text" else 0.0
+        wanted = kb.settings.answer.related_above if kind == "text" else 0.0
         post = hits[0].post if hits and (hits[0].similarity or 0.0) >= wanted else None
     return post
 
 
-class ActionSummarizePost(Action):
+class ActionSummarizePost(BlogAction, Action):
     def name(self) -> str:
         return "action_summarize_post"
 
     def run(self, dispatcher, tracker, domain):
-        kb = knowledge()
+        kb = self.knowledge
         posts = kb.retriever.current_posts()
-        post = _resolve(tracker, posts)
+        post = _resolve(kb, tracker, posts)
         if post is None:
-            dispatcher.utter_message(text=text("summarize_post.not_found"), json_message={"citations": []})
+            dispatcher.utter_message(text=kb.text("summarize_post.not_found"), json_message={"citations": []})
             return [SlotSet("post", None)]
         summary = summarize_post(kb.retriever, post.id)
         if not summary.sentences:
-            dispatcher.utter_message(text=text("summarize_post.no_text", title=post.title),
+            dispatcher.utter_message(text=kb.text("summarize_post.no_text", title=post.title),
                                      json_message={"citations": [citation(post)]})
         else:
-            heading = text("summarize_post.found", title=post.title, month_year=month_year(post.date))
+            heading = kb.text("summarize_post.found", title=post.title, month_year=month_year(post.date))
             dispatcher.utter_message(text=f"{heading} {summary.text}",
                                      json_message={"citations": [{"number": 1, **citation(post)}]})
         return last_post_events(post.permalink)

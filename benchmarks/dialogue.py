@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ["HF_HUB_OFFLINE"] = "1"
 sys.path.insert(0, str(REPO))
 
-from bot.assistant import load_assistant  # noqa: E402
+from bot.assistant import build  # noqa: E402
 from bot.nlu.evaluation import cross_validate, evaluate_nlu, load_utterances  # noqa: E402
 from knowledge.corpus.ingest import ingest  # noqa: E402
 from knowledge.settings import load_settings  # noqa: E402
@@ -90,11 +90,10 @@ def main() -> None:
         ingest(REPO / "demo" / "blog", data_dir, settings)
 
     started = time.perf_counter()
-    engine = load_assistant(data_dir, settings, tracker_store="memory", action_endpoint="", today=dt.date.today())
+    assistant = build(data_dir, settings, tracker_store="memory", action_endpoint="", today=dt.date.today())
+    engine = assistant.engine
     load_s = time.perf_counter() - started
-    from actions.service import knowledge
-
-    posts = len(knowledge().retriever.current_posts())
+    posts = len(assistant.retriever.current_posts())
 
     utterances = load_utterances(args.utterances)
     held_out = evaluate_nlu(engine.nlu, utterances)
@@ -109,8 +108,8 @@ def main() -> None:
     in_process = turn_latencies(engine, args.repeats)
     server, endpoint = start_action_server(data_dir)
     try:
-        http_engine = load_assistant(data_dir, settings, tracker_store="memory", action_endpoint=endpoint,
-                                     today=dt.date.today())
+        http_engine = build(data_dir, settings, tracker_store="memory", action_endpoint=endpoint,
+                            today=dt.date.today()).engine
         over_http = turn_latencies(http_engine, args.repeats)
     finally:
         server.terminate()

@@ -1,48 +1,74 @@
-"""Builds the assistant for a data dir: NLU, dialog, tracker store and action client.
+"""The composition root: builds each long-lived part of one blog's assistant once (index and
+retriever, answer composer and generator, feedback store, NLU, tracker store, dialog engine) and
+hands them to the channels, the action server and the CLI.
 
-Channels (terminal, web, Slack, the conversation test runner) call `load_assistant` once and
-then `engine.handle(sender_id, text)` per message.
+A channel builds the assistant once (`build`) and then calls `assistant.engine.handle(sender_id,
+text)` per message; the action server builds only the actions' part (`build_knowledge`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from bot.dialogue.action_client import ActionDeadlines, CircuitBreaker, HttpActionClient, InProcessActionClient, load_executor
-from bot.dialogue.engine import DialogEngine
+from actions import build_executor
+from actions.service import Knowledge
+from bot.dialogue.action_client import ActionDeadlines, CircuitBreaker, HttpActionClient, InProcessActionClient
 from bot.dialogue.config import load_dialog
+from bot.dialogue.engine import DialogEngine
 from bot.dialogue.followups import load_followup_rules
-from bot.nlu.parser import load_nlu
 from bot.dialogue.tracker_store import MemoryTrackerStore, open_tracker_store
+from bot.nlu.parser import load_nlu
 from knowledge.corpus.index import read_meta
+from knowledge.feedback import FeedbackStore
+from knowledge.search.retrieval import Retriever
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str | None = None,
-                   action_endpoint: str | None = None, today=None) -> DialogEngine:
-    """The dialog engine over the index in `data_dir`. Actions run in this process unless an
-    action endpoint is configured (settings.dialog.action_endpoint or the argument)."""
-    from actions.service import configure
-    from knowledge.search.retrieval import Retriever
+@dataclass
+class Assistant:
+    """One blog's assistant: every long-lived part, built once by `build`."""
+    data_dir: Path
+    settings: Settings
+    retriever: Retriever
+    feedback: FeedbackStore
+    engine: DialogEngine
+    knowledge: Knowledge | None     # the actions' parts, when the actions run in this process
 
+
+def build_knowledge(data_dir: str | Path, settings: Settings, retriever: Retriever | None = None,
+                    feedback: FeedbackStore | None = None) -> Knowledge:
+    """What the actions work with: the retriever, the answer composer with its generator loaded (or
+    converted, the first time) now rather than in the first answer, the feedback store, the texts."""
+    from knowledge.answers.composer import AnswerComposer
+
+    data_dir = Path(data_dir)
+    retriever = retriever or Retriever(data_dir, settings)
+    composer = AnswerComposer(data_dir, settings, retriever=retriever)
+    composer.generator()
+    return Knowledge(data_dir, settings, retriever, composer, feedback or FeedbackStore(data_dir))
+
+
+def build(data_dir: str | Path, settings: Settings, tracker_store: str | None = None,
+          action_endpoint: str | None = None, today=None) -> Assistant:
+    """The assistant over the index in `data_dir`. Actions run in this process unless an action
+    endpoint is configured (settings.dialog.action_endpoint or the argument)."""
     data_dir = Path(data_dir)
     endpoint = settings.dialog.action_endpoint if action_endpoint is None else action_endpoint
     deadlines = ActionDeadlines.from_settings(settings.dialog)
     breaker = CircuitBreaker(settings.dialog.action_breaker_failures, settings.dialog.action_breaker_cooldown_s)
     retriever = Retriever(data_dir, settings)
+    feedback = FeedbackStore(data_dir)
+    knowledge = None
     if endpoint:
         actions = HttpActionClient(endpoint, deadlines=deadlines, breaker=breaker)
     else:
-        from knowledge.answers.composer import AnswerComposer
-
-        composer = AnswerComposer(data_dir, settings, retriever=retriever)
-        composer.generator()   # load (or convert, the first time) now rather than in the first answer
-        actions = InProcessActionClient(load_executor(), knowledge=configure(data_dir, settings, composer),
-                                        deadlines=deadlines, breaker=breaker)
+        knowledge = build_knowledge(data_dir, settings, retriever, feedback)
+        actions = InProcessActionClient(build_executor(knowledge), deadlines=deadlines, breaker=breaker)
     nlu = load_nlu(data_dir, settings, retriever.current_posts)
     kind = tracker_store or settings.dialog.tracker_store
     store = MemoryTrackerStore() if kind == "memory" else open_tracker_store(kind, data_dir)
@@ -52,7 +78,8 @@ def load_assistant(data_dir: str | Path, settings: Settings, tracker_store: str 
     dialog = load_dialog()
     # What the blog says of itself starts every conversation's context, unless dialog.yml sets it.
     dialog.context = {**blog_context(retriever, read_meta(data_dir), settings, dialog.messages), **dialog.context}
-    return DialogEngine(dialog, nlu, actions, store, settings, load_followup_rules(), today=today)
+    engine = DialogEngine(dialog, nlu, actions, store, settings, load_followup_rules(), today=today)
+    return Assistant(data_dir, settings, retriever, feedback, engine, knowledge)
 
 
 def blog_context(retriever, meta: dict, settings: Settings, messages: dict) -> dict:

@@ -52,12 +52,18 @@ def retriever(demo_index) -> Retriever:
 
 
 @pytest.fixture(scope="session")
-def demo_engine(demo_index):
+def demo_assistant(demo_index):
     """The assistant on the demo blog: in-process actions, conversations in memory. Shared by
     the whole session: tests use their own sender ids so conversations stay apart."""
-    from bot.assistant import load_assistant
+    from bot.assistant import build
 
-    return load_assistant(demo_index, load_settings(), tracker_store="memory", today=TODAY)
+    return build(demo_index, load_settings(), tracker_store="memory", today=TODAY)
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_assistant):
+    """The demo assistant's dialog engine."""
+    return demo_assistant.engine
 
 
 @pytest.fixture(scope="session")

@@ -57,14 +57,14 @@ def cmd_parse(args) -> int:
     return 0
 
 
-def _engine(args):
-    from bot.assistant import load_assistant
+def _assistant(args):
+    from bot.assistant import build
     from knowledge.corpus.index import IndexUnavailable
     from knowledge.settings import SettingsError
 
     _logging()
     try:
-        return load_assistant(data_dir_of(args), checked_settings(), action_endpoint=getattr(args, "action_endpoint", None))
+        return build(data_dir_of(args), checked_settings(), action_endpoint=getattr(args, "action_endpoint", None))
     except (IndexUnavailable, SettingsError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 
@@ -72,7 +72,7 @@ def _engine(args):
 def cmd_chat(args) -> int:
     from bot.channels.terminal import chat
 
-    engine = _engine(args)
+    engine = _assistant(args).engine
     recorder = None
     if args.record:
         from bot.testing.recorder import Recorder
@@ -134,21 +134,25 @@ def _report(result, as_json: bool) -> None:
 
 
 def cmd_actions(args) -> int:
+    from actions import build_executor
+    from bot.assistant import build_knowledge
     from bot.dialogue.action_server import serve_actions
     from knowledge.corpus.index import IndexUnavailable
 
     _logging()
     logging.getLogger("bot").setLevel(logging.INFO)
     try:
-        serve_actions(args.host, args.port, data_dir_of(args),
-                      ready=lambda: stderr(f"action server listening on http://{args.host}:{args.port}/webhook"))
+        knowledge = build_knowledge(data_dir_of(args), checked_settings())   # loaded before it listens
     except IndexUnavailable as exc:
         raise UsageError(str(exc)) from None
+    serve_actions(build_executor(knowledge), args.host, args.port,
+                  ready=lambda: stderr(f"action server listening on http://{args.host}:{args.port}/webhook"))
     return 0
 
 
 def cmd_serve(args) -> int:
-    from bot.channels.web.server import build_app, serve
+    from bot.assistant import build
+    from bot.channels.server import build_app, serve
     from knowledge.corpus.index import IndexUnavailable
     from knowledge.settings import SettingsError
 
@@ -157,7 +161,7 @@ def cmd_serve(args) -> int:
     host = args.host or settings.web.host
     port = args.port or settings.web.port
     try:
-        app = build_app(data_dir_of(args), settings, action_endpoint=args.action_endpoint)
+        app = build_app(build(data_dir_of(args), settings, action_endpoint=args.action_endpoint))
     except (IndexUnavailable, SettingsError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
@@ -170,8 +174,6 @@ def cmd_serve(args) -> int:
 
 
 def cmd_slack(args) -> int:
-    from knowledge.feedback import FeedbackStore
-
     if not args.socket:
         raise UsageError("Slack's HTTP mode runs inside `blogbot serve` (POST /slack/events); "
                          "use `blogbot slack --socket` for Socket Mode")
@@ -182,8 +184,8 @@ def cmd_slack(args) -> int:
 
     from bot.channels.slack.app import create_slack_app
 
-    engine = _engine(args)
-    app = create_slack_app(engine, FeedbackStore(data_dir_of(args)), token, None, os.environ.get("SLACK_API_URL"))
+    assistant = _assistant(args)
+    app = create_slack_app(assistant.engine, assistant.feedback, token, None, os.environ.get("SLACK_API_URL"))
     stderr("blogbot: connected to Slack in Socket Mode (Ctrl-C stops)")
     SocketModeHandler(app, app_token).start()
     return 0

@@ -101,14 +101,6 @@ class CircuitBreaker:
                     self._open_until = self.clock() + self.cooldown_s
 
 
-def load_executor(package: str = "actions"):
-    from rasa_sdk.executor import ActionExecutor
-
-    executor = ActionExecutor()
-    executor.register_package(package)
-    return executor
-
-
 class _ThreadSink:
     """The executor's streaming sink, handing items to another thread."""
 
@@ -190,11 +182,10 @@ def _until_done(items: queue.Queue, deadlines: ActionDeadlines, action: str, can
 class InProcessActionClient(_Guarded):
     """Runs actions on one event loop of its own (a background thread), like an action server would."""
 
-    def __init__(self, executor=None, timeout_s: float | None = None, knowledge=None,
-                 deadlines: ActionDeadlines | None = None, breaker: CircuitBreaker | None = None):
+    def __init__(self, executor, timeout_s: float | None = None, deadlines: ActionDeadlines | None = None,
+                 breaker: CircuitBreaker | None = None):
         super().__init__(deadlines or ActionDeadlines(total_s=timeout_s or 30.0), breaker)
-        self.executor = executor or load_executor()
-        self.knowledge = knowledge      # actions.service.Knowledge of this client's blog
+        self.executor = executor        # rasa-sdk's ActionExecutor, its actions given the blog's knowledge
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, name="actions-loop", daemon=True).start()
 
@@ -210,10 +201,6 @@ class InProcessActionClient(_Guarded):
 
         async def work() -> None:
             items.put({"event": "_accepted"})     # the loop is alive and took the call
-            if self.knowledge is not None:
-                from actions.service import current_knowledge
-
-                current_knowledge.set(self.knowledge)     # this task's context only
             try:
                 await self.executor.run(payload, sink=_ThreadSink(items))
             except Exception:   # reported through the stream_error item the executor put first

@@ -57,15 +57,10 @@ def create_action_app(executor):
     return app
 
 
-def serve_actions(host: str, port: int, data_dir, ready=lambda: None) -> None:
-    """Run the action server until interrupted. The knowledge base loads before it listens."""
+def serve_actions(executor, host: str, port: int, ready=lambda: None) -> None:
+    """Run the action server for `executor` (its actions built with their knowledge) until interrupted."""
     from sanic import Sanic
 
-    from actions.service import configure
-    from bot.dialogue.action_client import load_executor
-
-    configure(data_dir).composer.generator()   # load the generator before taking calls
-    executor = load_executor()
     app = create_action_app(executor)
     app.register_listener(lambda *_: ready(), "after_server_start")
     app.prepare(host=host, port=port, single_process=True, access_log=False, motd=False)

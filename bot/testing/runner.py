@@ -46,14 +46,14 @@ class Engines:
         return json.dumps([str(data_dir), config], sort_keys=True)
 
     def get(self, data_dir: Path | None, config: dict):
-        from bot.assistant import load_assistant
+        from bot.assistant import build
         from knowledge.settings import apply_overrides, load_settings
 
         data_dir = Path(data_dir or self.default_data_dir)
         key = self._key(data_dir, config)
         if key not in self._engines:
             settings = apply_overrides(load_settings(), config)
-            self._engines[key] = load_assistant(data_dir, settings, tracker_store="memory", today=self.today)
+            self._engines[key] = build(data_dir, settings, tracker_store="memory", today=self.today).engine
         return self._engines[key]
 
 

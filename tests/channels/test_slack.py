@@ -260,9 +260,10 @@ def test_block_kit_rendering():
 
 
 def test_not_configured_slack_endpoint_says_so(demo_index):
-    from bot.channels.web.server import build_app
+    from bot.assistant import build
+    from bot.channels.server import build_app
 
-    client = TestClient(build_app(demo_index, load_settings(), tracker_store="memory", environ={}))
+    client = TestClient(build_app(build(demo_index, load_settings(), tracker_store="memory"), environ={}))
     response = client.post("/slack/events", content="{}")
     assert response.status_code == 404 and "SLACK_BOT_TOKEN" in response.json()["error"]
 

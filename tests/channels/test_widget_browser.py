@@ -518,7 +518,7 @@ HOSTILE_TITLE = "<script>alert(1)</script> Tekton tricks"
 @pytest.fixture(scope="module")
 def hostile_server(demo_index, demo_engine, serve_app, tmp_path_factory):
     """A blog with a hostile post, its own index and assistant, served."""
-    from bot.assistant import load_assistant
+    from bot.assistant import build
 
     root = tmp_path_factory.mktemp("hostile")
     blog = write_blog(root / "blog", {
@@ -539,7 +539,7 @@ def hostile_server(demo_index, demo_engine, serve_app, tmp_path_factory):
     report = ingest(blog, data, load_settings())
     assert report.indexed == 2, report.summary()
     (data / "models").symlink_to(demo_index / "models", target_is_directory=True)   # the converted generator
-    engine = load_assistant(data, load_settings(), tracker_store="memory", today=TODAY)
+    engine = build(data, load_settings(), tracker_store="memory", today=TODAY).engine
     return serve_app(engine, rate_limit_per_minute=10_000, rate_limit_burst=10_000)
 
 

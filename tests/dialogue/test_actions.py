@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bot.dialogue.action_client import HttpActionClient
-from bot.assistant import load_assistant
+from bot.assistant import build
 from bot.dialogue.engine import DialogEngine
 from bot.dialogue.config import load_dialog
 from bot.dialogue.followups import load_followup_rules
@@ -64,8 +64,8 @@ def rasa_payload(action: str, text: str = "what's new?", intent: str = "latest_p
 @pytest.fixture(scope="module")
 def remote(demo_index, demo_engine, action_server):
     """The assistant with its actions on the `blogbot actions` server."""
-    return load_assistant(demo_index, load_settings(), tracker_store="memory", action_endpoint=action_server,
-                          today=TODAY)
+    return build(demo_index, load_settings(), tracker_store="memory", action_endpoint=action_server,
+                 today=TODAY).engine
 
 
 def engine_on(demo_engine, endpoint: str, timeout_s: float, dialog=None) -> DialogEngine:
@@ -115,14 +115,15 @@ def test_http_and_in_process_actions_give_the_same_conversation(demo_engine, rem
 
 TOPICS_SCRIPT = """
 import asyncio, sys
-from actions.service import configure
-from bot.dialogue.action_client import load_executor
-configure(sys.argv[1])
+from actions import build_executor
+from bot.assistant import build_knowledge
+from knowledge.settings import load_settings
+executor = build_executor(build_knowledge(sys.argv[1], load_settings()))
 payload = {"next_action": "action_list_topics", "sender_id": "t", "version": "3.21.1", "domain": {},
            "tracker": {"sender_id": "t", "slots": {}, "events": [], "paused": False, "followup_action": None,
                        "active_loop": {}, "latest_action_name": "action_listen",
                        "latest_message": {"text": "topics?", "intent": {"name": "list_topics"}, "entities": []}}}
-print(asyncio.run(load_executor().run(payload)).model_dump()["responses"][0]["text"])
+print(asyncio.run(executor.run(payload)).model_dump()["responses"][0]["text"])
 """
 
 
@@ -202,7 +203,7 @@ def test_closed_port_apologizes_and_the_next_turn_works(demo_index, demo_engine)
     settings = load_settings()
     settings.dialog.action_endpoint = f"http://127.0.0.1:{free_port()}/webhook"
     settings.dialog.action_timeout_s = 5
-    engine = load_assistant(demo_index, settings, tracker_store="memory", today=TODAY)
+    engine = build(demo_index, settings, tracker_store="memory", today=TODAY).engine
     sender = new_sender()
     failed = engine.respond(sender, "posts about tekton")
     assert failed.intent == "find_posts"

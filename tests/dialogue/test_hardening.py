@@ -183,8 +183,9 @@ def test_readyz_says_ready(served):
 STEP_S = 0.05
 
 
-def test_a_cancelled_turn_stops_the_generator_within_a_few_tokens(demo_engine):
-    generator = demo_engine.actions.knowledge.composer.generator()
+def test_a_cancelled_turn_stops_the_generator_within_a_few_tokens(demo_assistant):
+    demo_engine = demo_assistant.engine
+    generator = demo_assistant.knowledge.composer.generator()
     cancel = threading.Event()
     steps = {"before": 0, "after": 0}
     # Only this turn's steps count: an earlier test's generation (a client that went away) may still
@@ -298,7 +299,7 @@ def test_a_stalled_action_server_trips_the_breaker_and_turns_without_actions_nev
 
 def test_a_hanging_remote_generator_is_abandoned_at_its_budget_and_the_extractive_answer_goes_out(
         demo_index, tmp_path):
-    from bot.assistant import load_assistant
+    from bot.assistant import build
 
     with FakeOpenAI() as fake:
         fake.reply = "Retrieval augmented generation finds passages and then writes an answer from them."
@@ -306,7 +307,7 @@ def test_a_hanging_remote_generator_is_abandoned_at_its_budget_and_the_extractiv
         settings = apply_overrides(load_settings(), {
             "generator": {"backend": "remote", "time_budget_s": 2, "remote": {"url": fake.url, "timeout_s": 60}},
             "dialog": {"action_timeout_s": 8, "action_notice_s": 1}})
-        engine = load_assistant(demo_index, settings, tracker_store="memory", today=TODAY)
+        engine = build(demo_index, settings, tracker_store="memory", today=TODAY).engine
         events = list(engine.handle("hanging-generator", RAG_QUESTION))
     notices = [e for e in events if isinstance(e, Notice)]
     answers = [e for e in events if isinstance(e, BotMessage)]

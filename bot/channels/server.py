@@ -1,4 +1,5 @@
-"""`blogbot serve`: load the assistant, then serve the web API, the widget and the demo page."""
+"""`blogbot serve`: the web API, the widget and the demo page, with Slack's HTTP endpoint when it is
+configured, around one assistant; and the server that runs them."""
 
 from __future__ import annotations
 
@@ -8,17 +9,14 @@ import os
 log = logging.getLogger(__name__)
 
 
-def build_app(data_dir, settings, tracker_store: str | None = None, action_endpoint: str | None = None,
-              environ=os.environ):
-    """The assistant and its web app (loaded before the server listens, so /healthz means ready).
-    With SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set, it also takes Slack events at /slack/events."""
-    from bot.assistant import load_assistant
+def build_app(assistant, environ=os.environ):
+    """The web app of `assistant` (an `bot.assistant.Assistant`, loaded before the server listens, so
+    /healthz means ready). With SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set, it also takes Slack
+    events at /slack/events."""
     from bot.channels.web.app import create_app
-    from knowledge.feedback import FeedbackStore
 
-    engine = load_assistant(data_dir, settings, tracker_store=tracker_store, action_endpoint=action_endpoint)
-    feedback = FeedbackStore(data_dir)
-    app = create_app(engine, settings, feedback)
+    engine, feedback = assistant.engine, assistant.feedback
+    app = create_app(engine, assistant.settings, feedback)
     token, secret = environ.get("SLACK_BOT_TOKEN"), environ.get("SLACK_SIGNING_SECRET")
     if token and secret:
         from bot.channels.slack.app import create_slack_app
