@@ -1,6 +1,7 @@
 """Settings from `config/settings.yml`, with defaults for every key.
 
-The config folder is the repo's `config/` unless `BLOGBOT_CONFIG_DIR` names another one.
+The config folder is the one that ships with the package (`knowledge/default_config`: in a source
+checkout, a link to the repo's `config/`) unless `BLOGBOT_CONFIG_DIR` names another one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import yaml
 
-REPO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent / "default_config"
 
 
 class SettingsError(ValueError):
@@ -203,7 +204,7 @@ def read_config_file(path: Path) -> dict:
 
 def config_dir() -> Path:
     """The folder holding the assistant's configuration."""
-    return Path(os.environ.get("BLOGBOT_CONFIG_DIR") or REPO_CONFIG_DIR)
+    return Path(os.environ.get("BLOGBOT_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
 
 
 def _section(cls, values: Any, name: str):
