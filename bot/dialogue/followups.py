@@ -13,7 +13,6 @@ from knowledge.settings import SettingsError, config_dir, read_config_file
 
 _NEEDS = {"last_post", "listed_posts", "last_intent"}
 _ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|there|one)\b", re.I)
-_CONTENT = re.compile(r"[A-Za-z][\w.+#-]{2,}")
 
 
 @dataclass

@@ -11,19 +11,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, field
 
+# One citation and one streamed piece of text, from the answers down to every channel.
+from knowledge.answers.citations import Citation  # noqa: F401
+from knowledge.answers.composer import Token  # noqa: F401
+
 
 @dataclass
 class Button:
     title: str
     payload: str     # sent back as the reader's next message when pressed
-
-
-@dataclass
-class Citation:
-    title: str
-    url: str
-    permalink: str
-    number: int | None = None
 
 
 @dataclass
@@ -36,13 +32,8 @@ class BotMessage:
 
     def as_json(self) -> dict:
         data = asdict(self)
-        data["citations"] = [{k: v for k, v in c.items() if v is not None} for c in data["citations"]]
+        data["citations"] = [c.as_json() for c in self.citations]
         return data
-
-
-@dataclass
-class Token:
-    text: str
 
 
 @dataclass

@@ -14,11 +14,20 @@ from knowledge.answers.voice import Voice
 
 @dataclass
 class Citation:
-    number: int
+    """A post an answer or a message cites: its title and address, its number in the text ([1]) when
+    the text marks it, and the passage the answer drew on."""
     title: str
     url: str
     permalink: str
-    passage: str = ""     # the passage of the post the answer drew on, one sentence a line
+    number: int | None = None
+    passage: str = ""     # one sentence a line; kept by the composer, not sent to channels
+
+    def as_json(self) -> dict:
+        """What channels and the HTTP API get: title, url, permalink and the number if there is one."""
+        data = {"title": self.title, "url": self.url, "permalink": self.permalink}
+        if self.number is not None:
+            data["number"] = self.number
+        return data
 
 
 def month_year(date: str) -> str:
@@ -97,5 +106,5 @@ class Citer:
         for passage_number, number in sorted(self.order.items(), key=lambda item: item[1]):
             p = self.passages[passage_number]
             passage = "\n".join(f"{s.text}\n{s.code}" if s.code else s.text for s in p.sources)
-            cited.append(Citation(number, p.hit.post.title, p.hit.post.url, p.hit.post.permalink, passage))
+            cited.append(Citation(p.hit.post.title, p.hit.post.url, p.hit.post.permalink, number, passage))
         return cited

@@ -310,7 +310,7 @@ class AnswerComposer:
             text = f"{text} {self.prompts.closest_posts}"
         timings["first_token_s"] = timings["total_s"] = time.perf_counter() - started
         return Answer(question=question, text=text, citations=[], abstained=True, mode="abstained",
-                      related=[Citation(i, h.post.title, h.post.url, h.post.permalink) for i, h in enumerate(related, 1)],
+                      related=[Citation(h.post.title, h.post.url, h.post.permalink, i) for i, h in enumerate(related, 1)],
                       timings={k: round(v, 4) for k, v in timings.items()})
 
     def _list_answer(self, question: str, hits: list[Hit], timings: dict, started: float) -> Answer:
@@ -333,7 +333,7 @@ class AnswerComposer:
             summary = summarize_post(self.retriever, hit.post.id, sentences=1, max_chars=LIST_SUMMARY_CHARS).text
             lines.append(self.prompts.list_item.format(title=hit.post.title, date=hit.post.date, number=number,
                                                        month_year=month_year(hit.post.date), summary=summary).rstrip(": "))
-            citations.append(Citation(number, hit.post.title, hit.post.url, hit.post.permalink,
+            citations.append(Citation(hit.post.title, hit.post.url, hit.post.permalink, number,
                                       "\n".join(split_sentences(hit.passages[0].prose if hit.passages else ""))))
         timings["first_token_s"] = timings["total_s"] = time.perf_counter() - started
         return Answer(question=question, text="\n".join(lines), citations=citations, abstained=False, mode="listed",

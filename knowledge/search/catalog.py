@@ -227,7 +227,3 @@ def by_title(posts, title: str, min_score: int = 80):
     best = process.extractOne(title.lower(), [p.title.lower() for p in posts], scorer=fuzz.token_set_ratio,
                               score_cutoff=min_score)
     return posts[best[2]] if best else None
-
-
-def by_permalink(posts, permalink: str):
-    return next((p for p in posts if p.permalink == permalink), None)

@@ -465,6 +465,7 @@ def stop(process: subprocess.Popen) -> int:
         pytest.fail("blogbot serve did not stop on SIGTERM")
 
 
+@pytest.mark.slow
 def test_blogbot_serve_binds_localhost_and_honours_host(demo_index, demo_engine):
     # demo_engine first: the generator is converted into the index's models/ once, before the servers start
     default_port, other_port = free_port(), free_port()

@@ -21,6 +21,8 @@ from knowledge.feedback import FeedbackStore
 from knowledge.corpus.ingest import ingest
 from knowledge.settings import apply_overrides, load_settings
 
+pytestmark = pytest.mark.slow     # a real browser
+
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"

@@ -9,6 +9,8 @@ import pytest
 from helpers import BLOGBOT, DEMO_QUESTIONS, assert_usage_error, run_blogbot
 from knowledge.corpus.ingest import data_dir_lock
 
+pytestmark = pytest.mark.slow     # runs `blogbot` as a process
+
 HIT_FIELDS = {"permalink", "url", "title", "date", "score", "snippet"}
 
 

@@ -25,6 +25,8 @@ from bot.dialogue.tracker_store import MemoryTrackerStore
 from helpers import BLOGBOT, REPO, TODAY, free_port
 from knowledge.settings import load_settings
 
+pytestmark = pytest.mark.slow     # a `blogbot actions` server as a process
+
 TEKTON = "/article/tekton-pipelines/"
 RAG_QUESTION = "what is retrieval augmented generation?"
 APOLOGY = load_dialog().messages["action_failed"]

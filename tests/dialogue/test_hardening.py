@@ -34,6 +34,8 @@ from helpers import BLOGBOT, REPO, TODAY, count_model_steps, free_port, start_bl
 from knowledge.settings import SettingsError, apply_overrides, load_settings
 from openai_fake import FakeOpenAI
 
+pytestmark = pytest.mark.slow     # real servers as processes, stalls and budgets
+
 RAG_QUESTION = "what is retrieval augmented generation?"     # a generated answer on the demo blog
 HOSTILE_LINK = "[win a GPU](https://evil.example/phish)"
 

@@ -21,6 +21,8 @@ from knowledge.corpus.ingest import ingest
 from knowledge.search.retrieval import Retriever
 from knowledge.settings import load_settings
 
+pytestmark = pytest.mark.slow     # trains the embedding model
+
 # Small and quick: the demo blog has 15 posts, so no batch can hold more than 15 pairs anyway.
 FAST = "adapt:\n  batch_size: 8\n  max_seq_length: 64\n  checkpoint_steps: 1\n"
 

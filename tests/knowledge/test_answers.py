@@ -103,6 +103,7 @@ def test_local_generator_streams_pieces_as_it_generates(demo_index):
     assert "".join(p for _, p in arrivals).strip()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["llama_cpp", "local"])
 def test_local_generator_stops_when_the_reader_stops_reading(demo_index, backend):
     settings = load_settings()
@@ -175,6 +176,7 @@ def test_citations_never_point_outside_the_retrieved_passages(offline_composer):
             assert re.findall(r" \[(\d+)\]", answer.body)[0] == "1", answer.text
 
 
+@pytest.mark.slow
 def test_remote_backend_streams_a_supported_answer():
     question = "Which vector store is an extension of PostgreSQL?"
     with FakeOpenAI() as fake:
@@ -321,6 +323,7 @@ def test_eval_answers_reports_every_figure(offline_composer):
     assert results["support_rate"] == 1.0      # extractive sentences are the passages' own
 
 
+@pytest.mark.slow
 def test_cli_ask_json_and_jsonl(demo_index, tmp_path):
     config = tmp_path / "config"
     config.mkdir()

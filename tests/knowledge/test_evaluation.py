@@ -7,6 +7,8 @@ import json
 import subprocess
 from types import SimpleNamespace
 
+import pytest
+
 from helpers import BLOGBOT, DEMO_QUESTIONS
 from knowledge.evaluation import has_gold, resolve_gold
 
@@ -36,6 +38,7 @@ def test_gold_posts_missing_from_the_index_are_reported():
     assert not has_gold({"question": "not covered", "gold_posts": [], "gold_urls": []})
 
 
+@pytest.mark.slow
 def test_eval_sets_prints_one_table_over_several_sets(demo_index, tmp_path):
     uncovered = tmp_path / "uncovered.jsonl"
     uncovered.write_text(json.dumps({"question": "How do I bake sourdough bread?", "gold_posts": []}) + "\n")

@@ -178,6 +178,7 @@ def generated_name(number: int) -> str:
     return f"2022-{1 + number % 12:02d}-{1 + number % 28:02d}-field-note-{number:02d}.md"
 
 
+@pytest.mark.slow
 def test_killed_ingest_leaves_previous_index_and_keeps_its_embeddings(tmp_path, settings):
     blog = tmp_path / "blog"
     data = tmp_path / "data"

@@ -148,6 +148,12 @@ def test_year_in_query_prefers_posts_of_that_year(retriever):
     ("compare 2020 and 2018", ("2018-01-01", "2020-12-31")),
     ("how do I fine-tune a model", None),
     ("a 4096 token context and 1024 dimensions", None),
+    # The one date parser (knowledge/dates.py) that the dialogue's sys-date uses too:
+    ("what changed since late 2025?", ("2025-09-01", "2026-01-31")),
+    ("the rusty days fall, 2020", ("2020-09-01", "2020-12-31")),
+    ("FOSDEM on February 2nd, 2020", ("2020-01-01", "2020-12-31")),
+    ("the project goals for 2025H2", None),
+    ("what was new last year?", None),
 ])
 def test_date_window(query, expected):
     assert date_window(query) == expected

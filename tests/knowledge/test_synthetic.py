@@ -99,6 +99,7 @@ def test_a_share_is_written_in_lower_case(retriever, encode):
     assert all(q["question"] == q["question"].lower() for q in lower)
 
 
+@pytest.mark.slow
 def test_eval_synth_writes_a_set_that_eval_sets_scores(demo_index, tmp_path):
     out = tmp_path / "synth.jsonl"
     done = subprocess.run([str(BLOGBOT), "eval", "synth", "--data-dir", str(demo_index), "--out", str(out),
@@ -113,6 +114,7 @@ def test_eval_synth_writes_a_set_that_eval_sets_scores(demo_index, tmp_path):
     assert row["set"] == "synth" and row["questions"] == 12 and row["gold_not_in_index"] == []
 
 
+@pytest.mark.slow
 def test_bad_input_is_refused_with_one_line(demo_index, tmp_path):
     out = tmp_path / "synth.jsonl"
     assert_usage_error(subprocess.run([str(BLOGBOT), "eval", "synth", "--data-dir", str(demo_index), "--out",

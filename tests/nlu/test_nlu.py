@@ -150,6 +150,7 @@ def check_contract(data: dict, text: str) -> None:
         assert text[entity["start"]:entity["end"]], entity
 
 
+@pytest.mark.slow
 def test_cli_parse_json(demo_index):
     text = "posts about kubernetes from 2021"
     result = run_blogbot("parse", text, "--json", "--data-dir", str(demo_index))
@@ -164,6 +165,7 @@ def test_cli_parse_json(demo_index):
     assert (date["value"], text[date["start"]:date["end"]]) == ("2021-01-01/2021-12-31", "2021")
 
 
+@pytest.mark.slow
 def test_cli_parse_jsonl_reads_stdin(demo_index):
     result = run_blogbot("parse", "--jsonl", "--data-dir", str(demo_index),
                      stdin="hello there friend\n\nwhich posts did you publish in 2022?\n")
@@ -186,6 +188,7 @@ def test_cli_parse_text_and_jsonl_is_a_usage_error(demo_index):
     assert_usage_error(run_blogbot("parse", "hello", "--jsonl", "--data-dir", str(demo_index), stdin="hi\n"), "--jsonl")
 
 
+@pytest.mark.slow
 def test_cli_eval_nlu_json(demo_index):
     result = run_blogbot("eval", "nlu", "--utterances", str(HELDOUT), "--json", "--folds", "2",
                      "--data-dir", str(demo_index))

@@ -119,6 +119,7 @@ def test_malformed_files_name_file_line_and_reason(tmp_path, text, line, reason)
     assert reason in caught.value.reason
 
 
+@pytest.mark.slow
 def test_cli_reports_each_conversation_and_exits_1_on_a_failure(tmp_path, demo_index):
     folder = tmp_path / "scripts"
     write(folder, "a_ok.yml", PASSING)
@@ -140,6 +141,7 @@ def test_cli_reports_each_conversation_and_exits_1_on_a_failure(tmp_path, demo_i
     assert "vector-databases" in cases["expects the wrong post"].find("failure").get("message")
 
 
+@pytest.mark.slow
 def test_cli_json_lines_and_exit_0_when_all_pass(tmp_path, demo_index):
     path = write(tmp_path, "ok.yml", PASSING)
     done = run_blogbot("test", str(path), "--json", "--data-dir", str(demo_index), timeout=600)
@@ -159,6 +161,7 @@ def test_cli_bad_usage_exits_2(tmp_path, demo_index):
     assert done.returncode == 2 and "no index" in done.stderr
 
 
+@pytest.mark.slow
 def test_chat_record_saves_a_script_that_passes(tmp_path, demo_index):
     script = tmp_path / "recorded" / "chat.yml"
     done = run_blogbot("chat", "--record", str(script), "--data-dir", str(demo_index), timeout=600,
