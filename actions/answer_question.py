@@ -8,7 +8,8 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from actions.service import BlogAction, Knowledge, in_thread, last_post_events
-from knowledge.answers.composer import Final, Token
+from knowledge.answers.composer import Final
+from knowledge.answers.output import Token
 
 
 class ActionAnswerQuestion(BlogAction, Action):

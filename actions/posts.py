@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.answer_question import answer_question
 from actions.service import BlogAction, Knowledge, citation, last_post_events
-from knowledge.answers.citations import month_year
+from knowledge.answers.output import month_year
 from knowledge.search import catalog
 
 

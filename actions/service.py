@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
-from knowledge.answers.citations import month_year
+from knowledge.answers.output import month_year
 from knowledge.markup import escape_markdown
 from knowledge.settings import Settings, config_dir, read_config_file
 

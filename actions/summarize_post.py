@@ -7,7 +7,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.knowledge_base.utils import resolve_mention
 
 from actions.service import BlogAction, Knowledge, citation, last_post_events
-from knowledge.answers.citations import month_year
+from knowledge.answers.output import month_year
 from knowledge.search import catalog
 from knowledge.answers.summaries import summarize_post
 

@@ -22,7 +22,7 @@ _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11), "winter": (12, 12),
             "early": (1, 4), "beginning of": (1, 4), "mid": (5, 8), "middle of": (5, 8), "late": (9, 12),
             "end of": (9, 12)}
-_SEASON = r"(?P<season>" + "|".join(_SEASONS) + r"),?[\s-]+(?:of\s+)?"
+_SEASON = r"(?P<season>" + "|".join(_SEASONS) + r"),?[\s-]*(?:(?:of|in)\s+)?"   # "fall, 2020", "late in 2020"
 _UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month", "months": "month",
           "year": "year", "years": "year"}
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -31,8 +31,8 @@ _COUNT = r"(?P<count>\d{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=
 
 # Single points or periods of time, most specific first.
 _ATOMS = [
-    ("iso_day", re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})\b")),
-    ("iso_month", re.compile(r"\b(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])\b(?!-\d)")),
+    ("iso_day", re.compile(rf"\b{_YEAR}-(?P<month>\d{{2}})-(?P<day>\d{{2}})\b")),
+    ("iso_month", re.compile(rf"\b{_YEAR}-(?P<month>0[1-9]|1[0-2])\b(?!-\d)")),
     ("month_day_year", re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.I)),
     ("day_month_year", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.I)),
     ("month_year", re.compile(rf"\b{_MONTH},?\s+(?:of\s+)?{_YEAR}\b", re.I)),
@@ -42,7 +42,7 @@ _ATOMS = [
     ("ago", re.compile(rf"\b{_COUNT}\s+(?P<unit>days?|weeks?|months?|years?)\s+ago\b", re.I)),
     ("relative", re.compile(r"\b(?P<which>this|last|past|previous|current)\s+(?P<unit>week|month|year|spring|summer|autumn|fall|winter)\b", re.I)),
     ("today", re.compile(r"\b(?P<word>today|yesterday|recently|lately)\b", re.I)),
-    ("year", re.compile(rf"(?<![\w.]){_YEAR}(?!\w)")),     # not "2025H2", not "1.2019"
+    ("year", re.compile(rf"\b{_YEAR}\b")),     # a word of its own: not "2025H2" or "FY2021"
     ("month", re.compile(rf"\b{_MONTH}\b", re.I)),
 ]
 _RANGE = re.compile(r"\b(?:between|from)\s+$", re.I)
@@ -62,6 +62,7 @@ class DateSpan:
     last: dt.date
     has_year: bool = True       # a month named without a year is taken in the last twelve months
     relative: bool = False      # said relative to today ("last year", "recently", "two weeks ago")
+    kind: str = ""              # which expression: "year", "month_year", "season_year", "iso_day", ...
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -170,7 +171,7 @@ def time_expressions(text: str, today: dt.date | None = None) -> list[DateSpan]:
             for i in range(m.start(), m.end()):
                 taken[i] = True
             found.append(DateSpan(m.start(), m.end(), period[0], period[1], period[2],
-                                  relative=kind in _RELATIVE_KINDS))
+                                  relative=kind in _RELATIVE_KINDS, kind=kind))
     return sorted(found, key=lambda span: span.start)
 
 

@@ -1,4 +1,5 @@
-"""A bound on the CPU kernels that torch's oneDNN backend keeps, so memory stays flat over questions.
+"""torch's oneDNN backend on the CPU: a bound on the kernels it keeps, so memory stays flat over
+questions, and whether it computes bfloat16 natively (`cpu_has_bfloat16`).
 
 On the CPU, torch runs the models' matrix products through oneDNN (always for bfloat16, and for
 some float32 shapes too). oneDNN compiles a kernel for each input shape and keeps it in two caches:
@@ -32,3 +33,13 @@ def bound_kernel_caches(entries: int) -> None:
     if not any(name in os.environ for name in _ONEDNN):
         os.environ[_ONEDNN[0]] = str(entries)
     os.environ.setdefault(_IDEEP, str(entries))   # ideep refuses 0: at least 1 here
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether oneDNN computes bfloat16 natively on this processor (then it is the faster precision)."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False

@@ -12,4 +12,4 @@ fi
 scripts/setup.sh
 [ ${#fast[@]} -gt 0 ] || scripts/install-browser.sh
 export HF_HUB_OFFLINE=1
-exec .venv/bin/python -m pytest -q -p no:cacheprovider tests "${fast[@]}" "$@"
+exec .venv/bin/python -m pytest -q -p no:cacheprovider tests ${fast[@]+"${fast[@]}"} "$@"

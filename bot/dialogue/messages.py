@@ -12,8 +12,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 
 # One citation and one streamed piece of text, from the answers down to every channel.
-from knowledge.answers.citations import Citation  # noqa: F401
-from knowledge.answers.composer import Token  # noqa: F401
+from knowledge.answers.output import Citation, Token  # noqa: F401
 
 
 @dataclass

@@ -3,38 +3,12 @@ with a marker after each run of sentences."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from dataclasses import dataclass
 
 from knowledge.answers.evidence import LIST_ITEM, PromptPassage
+from knowledge.answers.output import Citation, month_year
 from knowledge.answers.support import SupportedSentence
 from knowledge.answers.voice import Voice
-
-
-@dataclass
-class Citation:
-    """A post an answer or a message cites: its title and address, its number in the text ([1]) when
-    the text marks it, and the passage the answer drew on."""
-    title: str
-    url: str
-    permalink: str
-    number: int | None = None
-    passage: str = ""     # one sentence a line; kept by the composer, not sent to channels
-
-    def as_json(self) -> dict:
-        """What channels and the HTTP API get: title, url, permalink and the number if there is one."""
-        data = {"title": self.title, "url": self.url, "permalink": self.permalink}
-        if self.number is not None:
-            data["number"] = self.number
-        return data
-
-
-def month_year(date: str) -> str:
-    try:
-        return dt.date.fromisoformat(date).strftime("%B %Y")
-    except ValueError:
-        return date
 
 
 class Citer:

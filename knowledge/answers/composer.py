@@ -17,10 +17,11 @@ from typing import Iterator, Union
 
 from knowledge.answers.abstention import CoverageCheck, Gap
 from knowledge.corpus.chunking import split_sentences
-from knowledge.answers.citations import Citation, Citer, month_year
+from knowledge.answers.citations import Citer
 from knowledge.corpus.embedder import get_embedder
 from knowledge.answers.evidence import EvidenceSelector, PromptPassage, choose_passages
 from knowledge.answers.generator import GeneratorError, get_generator
+from knowledge.answers.output import Citation, Token, month_year
 from knowledge.markup import escape_markdown, valid_unicode
 from knowledge.answers.prompts import Prompts, load_prompts
 from knowledge.search.retrieval import Hit, Retriever
@@ -57,11 +58,6 @@ class Answer:
         return {"question": self.question, "answer": self.text, "citations": [cite(c) for c in self.citations],
                 "abstained": self.abstained, "mode": self.mode, "related": [cite(c) for c in self.related],
                 "timings": self.timings}
-
-
-@dataclass
-class Token:
-    text: str
 
 
 @dataclass

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from knowledge.kernel_caches import cpu_has_bfloat16
 from knowledge.settings import GeneratorSettings
 
 log = logging.getLogger(__name__)
@@ -108,15 +109,6 @@ class GeneratedRepetitionPenalty:
         picked = torch.gather(scores, 1, generated)
         picked = torch.where(picked < 0, picked * self.penalty, picked / self.penalty)
         return scores.scatter(1, generated, picked)
-
-
-def cpu_has_bfloat16() -> bool:
-    import torch
-
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def _with_precision(model, precision: str, device: str):

@@ -177,7 +177,7 @@ def _use_bfloat16(dtype: str, device: str) -> bool:
         raise EmbedderError(f"embedder.dtype must be auto, float32 or bfloat16, not {dtype!r}")
     if dtype != "auto" or device != "cpu":
         return dtype == "bfloat16"
-    from knowledge.answers.generator import cpu_has_bfloat16
+    from knowledge.kernel_caches import cpu_has_bfloat16
 
     return cpu_has_bfloat16()
 

@@ -9,26 +9,27 @@ import datetime as dt
 from knowledge.dates import time_expressions
 
 
+# The expressions that narrow a window below its year: a month or a part of a year, with the year.
+NARROWING = ("month_year", "iso_month", "season_year", "quarter_year")
+
+
 def date_window(query: str, today: dt.date | None = None) -> tuple[str, str] | None:
     """(first day, last day) as ISO dates of the time a query names with a year, or None. Several
-    years give the years from the first to the last; a month or a season runs from the start of its
-    first month to the end of the month after its last, because posts about a month are often
-    written just after it; a day gives its year. Times without a year ("last week", "in
-    May") are left to the dialogue, and "since" or "between" do not widen the window: search ranks
-    the posts of the time named, it does not filter."""
+    years give the years from the first to the last. Months and parts of one year ("March 2021",
+    "late 2025", "Q1 2022", "2023-05") give the months from the first to the last, plus the month
+    after, because posts about a month are often written just after it; a day gives its year,
+    because it is mostly an event's, which posts announce before and report after. Times without a
+    year ("last week", "in May") are left to the dialogue, and "since" or "between" do not widen the
+    window: search ranks the posts of the time named, it does not filter."""
     named = [p for p in time_expressions(query, today) if p.has_year and not p.relative]
     if not named:
         return None
     first, last = min(p.first for p in named), max(p.last for p in named)
     if first.year != last.year:
         return f"{first.year}-01-01", f"{last.year}-12-31"
-    # A month or a season narrows the window; a single day does not: it is mostly an event's, which
-    # posts announce before it and report after it (measured on the synthetic Rust questions, which
-    # name conference days: MRR@10 0.894 with a day's month window, 0.908 with its year).
-    within = [p for p in named if (p.first.month, p.first.day, p.last.month, p.last.day) != (1, 1, 12, 31)
-              and p.first != p.last]
-    if len(within) != 1:        # only the year or a day in it, or several times in it
+    within = [p for p in named if p.kind in NARROWING]
+    if not within:
         return f"{first.year}-01-01", f"{first.year}-12-31"
-    first, last = within[0].first, within[0].last
+    first, last = min(p.first for p in within), max(p.last for p in within)
     year, month = (last.year + 1, 1) if last.month == 12 else (last.year, last.month + 1)
     return first.replace(day=1).isoformat(), dt.date(year, month, calendar.monthrange(year, month)[1]).isoformat()

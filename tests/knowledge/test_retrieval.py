@@ -153,6 +153,10 @@ def test_year_in_query_prefers_posts_of_that_year(retriever):
     ("the rusty days fall, 2020", ("2020-09-01", "2020-12-31")),
     ("FOSDEM on February 2nd, 2020", ("2020-01-01", "2020-12-31")),
     ("the project goals for 2025H2", None),
+    ("the Q1 2022 roadmap", ("2022-01-01", "2022-04-30")),
+    ("the 2023-05 release", ("2023-05-01", "2023-06-30")),
+    ("posts from March 2021 and April 2021", ("2021-03-01", "2021-05-31")),
+    ("listen on port 9999-12", None),
     ("what was new last year?", None),
 ])
 def test_date_window(query, expected):

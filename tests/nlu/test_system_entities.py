@@ -27,7 +27,15 @@ DATE_CASES = [
     ("posts from the last 3 months", "the last 3 months", "2026-08-26", "2026-11-26"),
     ("what did you write two years ago", "two years ago", "2024-01-01", "2024-12-31"),
     ("anything new this month?", "this month", "2026-11-01", "2026-11-30"),
+    # The parser search's date window uses too (knowledge/dates.py): a comma or "in" after a part
+    # of the year, a dotted day's year.
+    ("the hackfest in fall, 2020", "fall, 2020", "2020-09-01", "2020-11-30"),
+    ("what came out late in 2020?", "late in 2020", "2020-09-01", "2020-12-31"),
+    ("the meetup on 05.12.2020", "2020", "2020-01-01", "2020-12-31"),
 ]
+
+# A year glued to other characters is not a date, and neither are four digits outside 1980-2099.
+NOT_DATES = ["the project goals for 2025H2", "listen on port 9999-12", "a gtx 1080-10 card"]
 
 
 @pytest.mark.parametrize("text, span, first, last", DATE_CASES, ids=[c[1] for c in DATE_CASES])
@@ -95,3 +103,8 @@ def test_sys_number_digits_and_words_with_spans():
 ])
 def test_sys_number_leaves_out_numbers_inside_dates(text, expected):
     assert numbers(text) == expected
+
+
+@pytest.mark.parametrize("text", NOT_DATES)
+def test_not_a_date(text):
+    assert find_dates(text, TODAY) == []

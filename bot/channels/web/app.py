@@ -63,14 +63,14 @@ class ChatRequest(BaseModel):
         return self
 
 
-class Citation(BaseModel):
+class CitationOut(BaseModel):
     title: str
     url: str
     permalink: str
     number: int | None = None
 
 
-class Button(BaseModel):
+class ButtonOut(BaseModel):
     title: str
     payload: str
 
@@ -78,8 +78,8 @@ class Button(BaseModel):
 class Message(BaseModel):
     id: str
     text: str = Field(description="Markdown")
-    citations: list[Citation]
-    buttons: list[Button]
+    citations: list[CitationOut]
+    buttons: list[ButtonOut]
     abstained: bool | None = None
 
 
