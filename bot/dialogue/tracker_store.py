@@ -12,6 +12,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from knowledge.sqlite import ThreadConnections
+
 
 @dataclass
 class Conversation:
@@ -61,20 +63,14 @@ class SqliteTrackerStore:
     """One row per sender in `<data dir>/conversations.sqlite3`; each save is one transaction."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._local = threading.local()
+        self._connections = ThreadConnections(path)
         with self._conn() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS conversations (sender_id TEXT PRIMARY KEY, "
                          "updated_at REAL NOT NULL, state TEXT NOT NULL)")
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            self._local.conn = conn
-        return conn
+        return self._connections.get()
 
     def load(self, sender_id: str) -> Conversation | None:
         row = self._conn().execute("SELECT state FROM conversations WHERE sender_id = ?", (sender_id,)).fetchone()

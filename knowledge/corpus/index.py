@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.sqlite import open_sqlite
 from knowledge.settings import EmbedderSettings
 
 SCHEMA_VERSION = "1"
@@ -106,9 +107,9 @@ def connect(data_dir: Path, create: bool = False) -> sqlite3.Connection:
         raise IndexUnavailable(f"no index in {data_dir}: run 'blogbot ingest PATH' first")
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    # One connection a Retriever shares between threads under its own lock; ingest says BEGIN itself.
+    conn = open_sqlite(path, autocommit=True, any_thread=True)
+    conn.execute("PRAGMA synchronous=NORMAL")     # the index can be built again from the blog
     if create:
         conn.executescript(_SCHEMA)
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
