@@ -14,13 +14,16 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Iterator
 
+from bot.dialogue import rasa_payload
 from bot.dialogue.action_client import ActionCancelled, ActionError, ActionSlow
 from bot.dialogue.config import DialogConfig, DialogNode, Slot
+from bot.dialogue.disambiguation import disambiguation_options
 from bot.dialogue.followups import FollowupRule, match_followup, rewrite_question
-from bot.dialogue.messages import BotMessage, Button, Citation, Notice, Token, TurnResult
+from bot.dialogue.messages import BotMessage, Button, Notice, Token, TurnResult
+from bot.dialogue.sessions import Sessions
+from bot.dialogue.turn import Turn, fill_variables, has_variable
 from bot.nlu.parser import Nlu, Parse
 from bot.nlu.system_entities import Entity
 from bot.dialogue.tracker_store import Conversation
@@ -30,50 +33,9 @@ from knowledge.settings import Settings
 log = logging.getLogger(__name__)
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[\w-]+)(?P<entities>\{.*\})?\s*$", re.S)
-_VARIABLE = re.compile(r"\$([A-Za-z_]\w*)")
 NONE_OF_THE_ABOVE = "anything_else"
 _MAX_JUMPS = 10
 _MAX_SLOT_TRIES = 3
-# Slots of rasa-sdk's knowledge-base convention, and ours, declared in the domain sent to actions.
-_SLOTS = ["topic", "subject", "date", "date_text", "post", "post_entity", "query", "mention", "last_question", "last_answer",
-          "knowledge_base_listed_objects", "knowledge_base_last_object", "knowledge_base_last_object_type"]
-
-
-@dataclass
-class _Turn:
-    """What one turn knows: the conversation, the parse, the flags, and what it has said."""
-
-    conversation: Conversation
-    parse: Parse
-    welcome: bool = False
-    start: bool = False
-    messages: list[BotMessage] = field(default_factory=list)
-    node: str | None = None
-    new_topic: str | None = None        # "what about X?": the topic the follow-up moves to
-    cancel: threading.Event | None = None   # set when the reader has gone: stop the turn
-
-    # -- TurnFacts for conditions ------------------------------------------------------------
-    def intent_is(self, name: str) -> bool:
-        return self.parse.intent == name
-
-    def entity_value(self, name: str):
-        entity = self.parse.entity(name)
-        return entity.value if entity else None
-
-    def entity_has(self, name: str, value: str) -> bool:
-        return any(e.entity == name and str(e.value).lower() == value.lower() for e in self.parse.entities)
-
-    def variable(self, name: str):
-        return self.conversation.context.get(name)
-
-    def flag(self, name: str) -> bool:
-        return {"anything_else": True, "welcome": self.welcome, "conversation_start": self.start}.get(name, False)
-
-
-def _fill(text: str, context: dict, escape=str) -> str:
-    """`text` with each $variable the context holds replaced by its value (passed through `escape`)."""
-    return _VARIABLE.sub(lambda m: escape(str(context[m.group(1)])) if context.get(m.group(1)) is not None
-                         else m.group(0), text)
 
 
 class DialogEngine:
@@ -89,9 +51,8 @@ class DialogEngine:
         self.followups = list(followups)
         self.clock = clock
         self.today = today
-        # Turns of one sender run one at a time; a fixed set of locks (by hash) keeps memory flat.
-        self._lock_stripes = [threading.Lock() for _ in range(64)]
-        self._pruned_at = clock()
+        self.sessions = Sessions(store, settings.dialog.session_timeout_minutes, config.context, clock)
+        self._domain: dict | None = None        # rasa's domain for the actions, made on the first call
         known = {n.action for n in config.nodes if n.action}
         names = getattr(actions, "action_names", None)
         if names:
@@ -101,39 +62,21 @@ class DialogEngine:
 
     # -- conversations ---------------------------------------------------------------------------
 
-    def _lock_for(self, sender_id: str) -> threading.Lock:
-        return self._lock_stripes[hash(sender_id) % len(self._lock_stripes)]
-
-    def _conversation(self, sender_id: str) -> tuple[Conversation, bool]:
-        conversation = self.store.load(sender_id)
-        timeout = self.settings.dialog.session_timeout_minutes * 60
-        now = self.clock()
-        if conversation is None or now - conversation.updated_at > timeout:
-            fresh = Conversation(sender_id, started_at=now, updated_at=now, context=dict(self.config.context))
-            return fresh, True
-        return conversation, False
-
     def reset(self, sender_id: str) -> None:
         self.store.delete(sender_id)
 
     def has_conversation(self, sender_id: str) -> bool:
         """Whether a conversation with this sender is on record (and not timed out)."""
-        conversation = self.store.load(sender_id)
-        return conversation is not None and \
-            self.clock() - conversation.updated_at <= self.settings.dialog.session_timeout_minutes * 60
+        return self.sessions.is_open(sender_id)
 
     def message_of(self, sender_id: str, message_id: str) -> dict | None:
         """The bot event of a message the assistant sent in this conversation (recent ones)."""
-        conversation = self.store.load(sender_id)
-        for event in reversed(conversation.events if conversation else []):
-            if event.get("event") == "bot" and (event.get("data") or {}).get("message_id") == message_id:
-                return event
-        return None
+        return self.sessions.message_of(sender_id, message_id)
 
     def set_context(self, sender_id: str, values: dict) -> None:
         """Set context variables of a conversation (starting it if needed) before its next turn."""
-        with self._lock_for(sender_id):
-            conversation, _ = self._conversation(sender_id)
+        with self.sessions.lock_for(sender_id):
+            conversation, _ = self.sessions.open(sender_id)
             conversation.context.update(values)
             conversation.updated_at = self.clock()
             self.store.save(conversation)
@@ -153,20 +96,12 @@ class DialogEngine:
         events = self.welcome(sender_id, cancel) if text is None else self.handle(sender_id, text, cancel)
         return [e for e in events if isinstance(e, TurnResult)][-1]
 
-    def _prune_now_and_then(self) -> None:
-        """Forget conversations past their timeout (with a day's grace), at most once per timeout."""
-        timeout = self.settings.dialog.session_timeout_minutes * 60
-        now = self.clock()
-        if now - self._pruned_at >= timeout:
-            self._pruned_at = now
-            self.store.prune(now - timeout - 86400)
-
     def _run(self, sender_id: str, text: str | None, welcome: bool, cancel: threading.Event | None) -> Iterator:
-        self._prune_now_and_then()
+        self.sessions.prune_now_and_then()
         text = valid_unicode(text) if text is not None else None    # channels refuse it; never a crash here
-        with self._lock_for(sender_id):
-            conversation, new_session = self._conversation(sender_id)
-            turn = _Turn(conversation, Parse("", None, 0.0, []), welcome=welcome,
+        with self.sessions.lock_for(sender_id):
+            conversation, new_session = self.sessions.open(sender_id)
+            turn = Turn(conversation, Parse("", None, 0.0, []), welcome=welcome,
                          start=conversation.turns == 0, cancel=cancel)
             try:
                 if welcome:
@@ -189,7 +124,7 @@ class DialogEngine:
 
     # -- one turn --------------------------------------------------------------------------------
 
-    def _turn(self, turn: _Turn, text: str) -> Iterator:
+    def _turn(self, turn: Turn, text: str) -> Iterator:
         conversation = turn.conversation
         pending = conversation.pending or {}
         turn.parse = self._understand(text, conversation, pending, turn)
@@ -202,7 +137,7 @@ class DialogEngine:
             yield from self._continue_slot(turn, pending)
         else:
             conversation.pending = None
-            options = self._disambiguation_options(turn.parse) if not turn.parse.text.startswith("/") else []
+            options = disambiguation_options(turn.parse, self.config.nodes, self.settings.nlu) if not turn.parse.text.startswith("/") else []
             if options:
                 self._ask_which(turn, options)
             else:
@@ -217,7 +152,7 @@ class DialogEngine:
         for message in turn.messages:
             yield message
 
-    def _understand(self, text: str, conversation: Conversation, pending: dict, turn: _Turn) -> Parse:
+    def _understand(self, text: str, conversation: Conversation, pending: dict, turn: Turn) -> Parse:
         """The parse of a message: a button payload it was offered, a follow-up rule, or the NLU."""
         payload = _PAYLOAD.match(text.strip()) if _offered(conversation, text.strip()) else None
         if payload:
@@ -243,7 +178,7 @@ class DialogEngine:
                              followup.entities + entities)
         return self.nlu.parse(text, self.today)
 
-    def _note_entities(self, turn: _Turn) -> None:
+    def _note_entities(self, turn: Turn) -> None:
         """Context every turn keeps: the mention (rasa-sdk convention), the current topic, the query."""
         context = turn.conversation.context
         parse = turn.parse
@@ -260,7 +195,7 @@ class DialogEngine:
 
     # -- node selection -------------------------------------------------------------------------
 
-    def _select(self, turn: _Turn, skip: DialogNode | None = None) -> DialogNode | None:
+    def _select(self, turn: Turn, skip: DialogNode | None = None) -> DialogNode | None:
         for node in self.config.nodes:
             if node is skip or "welcome" == node.condition.source.strip():
                 continue
@@ -268,23 +203,7 @@ class DialogEngine:
                 return node
         return None
 
-    def _disambiguation_options(self, parse: Parse) -> list[DialogNode]:
-        cfg = self.settings.nlu
-        if not parse.intent or len(parse.intent_ranking) < 2 or parse.confidence >= 0.999:
-            return []
-        top = parse.intent_ranking[0][1]
-        close = [name for name, c in parse.intent_ranking
-                 if c >= top - cfg.disambiguation_margin and c >= cfg.intent_threshold / 2]
-        if len(close) < 2:
-            return []
-        options = []
-        for name in close[:cfg.disambiguation_options]:
-            node = next((n for n in self.config.nodes if n.title and name in n.intents()), None)
-            if node and node not in options:
-                options.append(node)
-        return options if len(options) >= 2 else []
-
-    def _ask_which(self, turn: _Turn, options: list[DialogNode]) -> None:
+    def _ask_which(self, turn: Turn, options: list[DialogNode]) -> None:
         buttons = [Button(n.title, f"/{n.intents()[0]}") for n in options]
         buttons.append(Button(self.config.messages["none_of_the_above"], f"/{NONE_OF_THE_ABOVE}"))
         turn.conversation.pending = {"kind": "disambiguation", "text": turn.parse.text}
@@ -293,7 +212,7 @@ class DialogEngine:
 
     # -- running nodes --------------------------------------------------------------------------
 
-    def _run_node(self, node: DialogNode, turn: _Turn, depth: int = 0) -> Iterator:
+    def _run_node(self, node: DialogNode, turn: Turn, depth: int = 0) -> Iterator:
         turn.node = node.id
         context = turn.conversation.context
         if node.slots:
@@ -303,7 +222,7 @@ class DialogEngine:
                 return
         yield from self._perform(node, turn, depth)
 
-    def _perform(self, node: DialogNode, turn: _Turn, depth: int = 0) -> Iterator:
+    def _perform(self, node: DialogNode, turn: Turn, depth: int = 0) -> Iterator:
         """A node's context, response, action and jump (its slots are filled)."""
         turn.node = node.id
         context = turn.conversation.context
@@ -311,9 +230,10 @@ class DialogEngine:
             context[name] = value
         if node.response and (node.response.texts or node.response.buttons):
             # A button's label and value are text, shown and sent as they are: $variables are not escaped.
-            buttons = [Button(_fill(label, context), _fill(value, context)) for label, value in node.response.buttons]
+            buttons = [Button(fill_variables(label, context), fill_variables(value, context))
+                       for label, value in node.response.buttons]
             # A button naming a variable the context does not hold ($example_question of an empty blog) is not offered.
-            buttons = [button for button in buttons if not _VARIABLE.search(button.title + button.payload)]
+            buttons = [button for button in buttons if not has_variable(button.title + button.payload)]
             self._say(turn, BotMessage(self._response_text(node, turn) if node.response.texts else "", buttons=buttons))
         if node.action:
             yield from self._call_action(node.action, turn)
@@ -325,7 +245,7 @@ class DialogEngine:
                 return
             yield from self._run_node(self.config.node(node.jump_to), turn, depth + 1)
 
-    def _response_text(self, node: DialogNode, turn: _Turn) -> str:
+    def _response_text(self, node: DialogNode, turn: Turn) -> str:
         response = node.response
         texts = response.texts
         if response.selection == "multiline":
@@ -338,11 +258,11 @@ class DialogEngine:
             text = texts[min(index, len(texts) - 1)]
             counters[node.id] = index + 1
         # Context values may hold a reader's words: they are text, never markup.
-        return _fill(text, turn.conversation.context, escape_markdown)
+        return fill_variables(text, turn.conversation.context, escape_markdown)
 
     # -- slots ----------------------------------------------------------------------------------
 
-    def _slot_value(self, slot: Slot, turn: _Turn) -> tuple[str, Entity] | None:
+    def _slot_value(self, slot: Slot, turn: Turn) -> tuple[str, Entity] | None:
         if not slot.check_for.evaluate(turn):
             return None
         for name in slot.check_for.references():
@@ -351,7 +271,7 @@ class DialogEngine:
                 return name, entity
         return None
 
-    def _fill_slots(self, node: DialogNode, turn: _Turn, accept_text_for: Slot | None = None) -> bool:
+    def _fill_slots(self, node: DialogNode, turn: Turn, accept_text_for: Slot | None = None) -> bool:
         """Fill what this turn can; ask for the first missing slot. True when all are filled."""
         context = turn.conversation.context
         for slot in node.slots:
@@ -376,7 +296,7 @@ class DialogEngine:
         turn.conversation.pending = None
         return True
 
-    def _continue_slot(self, turn: _Turn, pending: dict) -> Iterator:
+    def _continue_slot(self, turn: Turn, pending: dict) -> Iterator:
         conversation = turn.conversation
         node = self.config.node(pending["node"])
         slot = next(s for s in node.slots if s.variable == pending["slot"])
@@ -408,13 +328,13 @@ class DialogEngine:
 
     # -- actions --------------------------------------------------------------------------------
 
-    def _say(self, turn: _Turn, message: BotMessage) -> None:
+    def _say(self, turn: Turn, message: BotMessage) -> None:
         turn.messages.append(message)
         turn.conversation.events.append({"event": "bot", "text": message.text, "timestamp": self.clock(),
                                          "data": {"buttons": [b.__dict__ for b in message.buttons],
                                                   "message_id": message.id}})
 
-    def _call_action(self, name: str, turn: _Turn) -> Iterator:
+    def _call_action(self, name: str, turn: Turn) -> Iterator:
         payload = self._action_payload(name, turn)
         result = None
         try:
@@ -432,65 +352,19 @@ class DialogEngine:
             log.error("dialog: %s", exc)
             self._say(turn, BotMessage(self.config.messages["action_failed"]))
             return
-        context = turn.conversation.context
-        for event in result.get("events") or []:
-            if event.get("event") == "slot" and event.get("name"):
-                context[event["name"]] = event.get("value")
-                turn.conversation.events.append({"event": "slot", "name": event["name"], "value": event.get("value")})
-        for response in result.get("responses") or []:
-            if response.get("draft"):
-                continue            # a streamed piece replayed by a unary transport
-            custom = response.get("custom") or {}
-            message = BotMessage(
-                text=response.get("text") or "",
-                citations=[Citation(c.get("title", ""), c.get("url", ""), c.get("permalink", ""), c.get("number"))
-                           for c in custom.get("citations") or []],
-                buttons=[Button(b.get("title", ""), b.get("payload", "")) for b in response.get("buttons") or []],
-                abstained=custom.get("abstained"))
-            if message.text or message.buttons:
-                self._say(turn, message)
+        for name, value in rasa_payload.slot_events(result or {}):
+            turn.conversation.context[name] = value
+            turn.conversation.events.append({"event": "slot", "name": name, "value": value})
+        for message in rasa_payload.messages(result or {}):
+            self._say(turn, message)
 
-    def _action_payload(self, name: str, turn: _Turn) -> dict:
-        parse = turn.parse
-        conversation = turn.conversation
-        slots = {k: v for k, v in conversation.context.items() if not k.startswith("_")}
-        return {
-            "next_action": name,
-            "sender_id": conversation.sender_id,
-            "version": "3.21.1",
-            "tracker": {
-                "sender_id": conversation.sender_id,
-                "slots": slots,
-                "latest_message": {"text": parse.text,
-                                   "intent": {"name": parse.intent, "confidence": parse.confidence},
-                                   "intent_ranking": [{"name": n, "confidence": c} for n, c in parse.intent_ranking[:5]],
-                                   "entities": [e.as_json() for e in parse.entities]},
-                "events": conversation.events,
-                "paused": False,
-                "followup_action": None,
-                "active_loop": {},
-                "latest_action_name": "action_listen",
-            },
-            "domain": self._domain(),
-        }
-
-    def _domain(self) -> dict:
-        if not hasattr(self, "_domain_cache"):
-            slots = dict.fromkeys([*_SLOTS, *self.config.context,
-                                   *(s.variable for n in self.config.nodes for s in n.slots)])
-            self._domain_cache = {
-                "version": "3.1",
-                "intents": sorted(self.nlu.intents),
-                "entities": self.nlu.extractor.names,
-                "slots": {name: {"type": "any", "influence_conversation": False, "mappings": []} for name in slots},
-                "responses": {},
-                "actions": sorted({n.action for n in self.config.nodes if n.action}),
-                "forms": {},
-                "session_config": {"session_expiration_time": self.settings.dialog.session_timeout_minutes,
-                                   "carry_over_slots_to_new_session": False},
-            }
-        return self._domain_cache
-
+    def _action_payload(self, name: str, turn: Turn) -> dict:
+        if self._domain is None:
+            self._domain = rasa_payload.domain(
+                self.nlu.intents, self.nlu.extractor.names,
+                [*self.config.context, *(s.variable for n in self.config.nodes for s in n.slots)],
+                [n.action for n in self.config.nodes if n.action], self.settings.dialog.session_timeout_minutes)
+        return rasa_payload.action_call(name, turn.conversation, turn.parse, self._domain)
 
 def _offered(conversation: Conversation, payload: str) -> bool:
     """Whether the assistant offered a button with this payload in the conversation (its recent

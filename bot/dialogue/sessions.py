@@ -1,0 +1,56 @@
+"""Conversations as sessions: loaded from the tracker store, started afresh after the session
+timeout, one turn at a time per sender, and forgotten some time after they ended."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from bot.dialogue.tracker_store import Conversation
+
+GRACE_S = 86400     # conversations are deleted a day after their timeout: a late reader still starts afresh
+
+
+class Sessions:
+    """The conversations of one tracker store."""
+
+    def __init__(self, store, timeout_minutes: float, initial_context: dict, clock: Callable[[], float]):
+        self.store = store
+        self.timeout_s = timeout_minutes * 60
+        self.initial_context = initial_context
+        self.clock = clock
+        # Turns of one sender run one at a time; a fixed set of locks (by hash) keeps memory flat.
+        self._lock_stripes = [threading.Lock() for _ in range(64)]
+        self._pruned_at = clock()
+
+    def lock_for(self, sender_id: str) -> threading.Lock:
+        """The lock a sender's turns hold."""
+        return self._lock_stripes[hash(sender_id) % len(self._lock_stripes)]
+
+    def open(self, sender_id: str) -> tuple[Conversation, bool]:
+        """The sender's conversation, and whether it is new (none on record, or past the timeout)."""
+        conversation = self.store.load(sender_id)
+        now = self.clock()
+        if conversation is None or now - conversation.updated_at > self.timeout_s:
+            return Conversation(sender_id, started_at=now, updated_at=now, context=dict(self.initial_context)), True
+        return conversation, False
+
+    def is_open(self, sender_id: str) -> bool:
+        """Whether a conversation with this sender is on record and not timed out."""
+        conversation = self.store.load(sender_id)
+        return conversation is not None and self.clock() - conversation.updated_at <= self.timeout_s
+
+    def message_of(self, sender_id: str, message_id: str) -> dict | None:
+        """The bot event of a message the assistant sent in this conversation (recent ones)."""
+        conversation = self.store.load(sender_id)
+        for event in reversed(conversation.events if conversation else []):
+            if event.get("event") == "bot" and (event.get("data") or {}).get("message_id") == message_id:
+                return event
+        return None
+
+    def prune_now_and_then(self) -> None:
+        """Forget conversations past their timeout (with a day's grace), at most once per timeout."""
+        now = self.clock()
+        if now - self._pruned_at >= self.timeout_s:
+            self._pruned_at = now
+            self.store.prune(now - self.timeout_s - GRACE_S)
