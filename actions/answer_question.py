@@ -7,9 +7,10 @@ import threading
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
-from actions.service import BlogAction, Knowledge, in_thread, last_post_events
+from actions.service import BlogAction, Knowledge, last_post_events
 from knowledge.answers.composer import Final
 from knowledge.answers.output import Token
+from knowledge.threads import in_thread
 
 
 class ActionAnswerQuestion(BlogAction, Action):

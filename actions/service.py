@@ -4,11 +4,8 @@ channel-neutral message (text, citations, buttons)."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Iterator
 
 from knowledge.answers.output import month_year
 from knowledge.markup import escape_markdown
@@ -67,50 +64,6 @@ def last_post_events(permalink: str | None) -> list:
     from rasa_sdk.events import SlotSet
 
     return [SlotSet("knowledge_base_last_object", permalink), SlotSet("knowledge_base_last_object_type", "post")]
-
-
-async def in_thread(iterator: Iterator, stop: threading.Event | None = None) -> AsyncIterator:
-    """Iterate a blocking iterator (the composer) on a worker thread, without blocking the loop.
-    When the consumer stops (the action is cancelled: the reader left), `stop` is set and the
-    iterator is closed at its next item. An iterator made with the same `stop` event (the
-    composer's `cancel`) sees it at once, which stops the generator at its next token even while
-    the composer holds sentences back."""
-    loop = asyncio.get_running_loop()
-    done = object()
-    items: asyncio.Queue = asyncio.Queue()
-    stop = stop or threading.Event()
-
-    def hand_over(item) -> None:
-        try:
-            loop.call_soon_threadsafe(items.put_nowait, item)
-        except RuntimeError:        # the loop is gone
-            stop.set()
-
-    def work() -> None:
-        try:
-            for item in iterator:
-                if stop.is_set():
-                    break
-                hand_over(item)
-        except BaseException as exc:     # handed to the awaiting side
-            hand_over(exc)
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-        hand_over(done)
-
-    threading.Thread(target=work, name="action-work", daemon=True).start()
-    try:
-        while True:
-            item = await items.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
 
 
 class BlogAction:

@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.channels.admission import Admission, Refused, TurnPool
 from bot.dialogue.messages import BotMessage, Notice, Token, TurnResult
 from bot.channels.web.transport import BodyLimit
+from knowledge.threads import ThreadToLoop
 from knowledge.markup import unicode_problem
 
 log = logging.getLogger(__name__)
@@ -213,34 +214,14 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
     async def chat_stream(body: ChatRequest, request: Request):
         admit(request)
         session, text, new = begin(body)
-        loop = asyncio.get_running_loop()
-        events: asyncio.Queue = asyncio.Queue()
-        done = object()
         cancel = threading.Event()
-
-        def work() -> None:
-            turn = engine.handle(_sender(session), text, cancel)
-            try:
-                for event in turn:
-                    if cancel.is_set():
-                        break
-                    loop.call_soon_threadsafe(events.put_nowait, event)
-            except Exception as exc:     # reported to the client as an error event
-                log.exception("web: turn failed")
-                loop.call_soon_threadsafe(events.put_nowait, exc)
-            finally:
-                turn.close()
-            loop.call_soon_threadsafe(events.put_nowait, done)
-
-        future = submit(request, work)
+        turn = ThreadToLoop(engine.handle(_sender(session), text, cancel), cancel)
+        future = submit(request, turn.work)      # the turn runs on the pool
 
         async def stream():
             try:
                 yield _sse("session", {"session_id": session, "new_session": new})
-                while True:
-                    event = await events.get()
-                    if event is done:
-                        return
+                async for event in turn.items():
                     if isinstance(event, Token):
                         yield _sse("token", {"text": event.text})
                     elif isinstance(event, Notice):
@@ -249,8 +230,9 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
                         yield _sse("message", event.as_json())
                     elif isinstance(event, TurnResult):
                         yield _sse("done", {"session_id": session, "intent": event.intent})
-                    elif isinstance(event, Exception):
-                        yield _sse("error", {"error": "the assistant failed on this message; it was logged"})
+            except Exception:       # reported to the client as an error event
+                log.exception("web: turn failed")
+                yield _sse("error", {"error": "the assistant failed on this message; it was logged"})
             finally:        # ended, or the reader hung up: stop the turn, give back its place
                 cancel.set()
                 future.cancel()
