@@ -1,2 +1,2 @@
-"""The `blogbot` command line: one module per command group (knowledge, dialogue), what they share
-(common), and the parser and entry point (main)."""
+"""The `blogbot` command line: one module per command group (`knowledge_commands`,
+`dialogue_commands`), what they share (`common`), and the parser and entry point (`main`)."""

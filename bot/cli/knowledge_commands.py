@@ -239,8 +239,9 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def add_commands(commands, common) -> None:
-    """Add the knowledge commands to the parser; returns nothing, `eval`'s kinds are added to `commands`."""
+def add_commands(commands, common):
+    """Add the knowledge commands to `commands` (the parser's sub-commands); returns `eval`'s kinds,
+    to which the dialogue commands add `eval nlu`."""
     ingest = commands.add_parser("ingest", parents=[common], help="index a blog folder (incremental)")
     ingest.add_argument("path", help="a Jekyll site root, its _posts/ folder, a Hugo site or a folder of markdown")
     ingest.add_argument("--quiet", action="store_true", help="no progress lines")
