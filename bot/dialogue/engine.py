@@ -73,6 +73,10 @@ class DialogEngine:
         """The bot event of a message the assistant sent in this conversation (recent ones)."""
         return self.sessions.message_of(sender_id, message_id)
 
+    def question_before(self, sender_id: str, message_id: str) -> str | None:
+        """What the reader asked just before the assistant's message `message_id`."""
+        return self.sessions.question_before(sender_id, message_id)
+
     def set_context(self, sender_id: str, values: dict) -> None:
         """Set context variables of a conversation (starting it if needed) before its next turn."""
         with self.sessions.lock_for(sender_id):

@@ -48,6 +48,17 @@ class Sessions:
                 return event
         return None
 
+    def question_before(self, sender_id: str, message_id: str) -> str | None:
+        """What the reader asked just before the assistant's message `message_id` (for feedback on it)."""
+        conversation = self.store.load(sender_id)
+        question = None
+        for event in conversation.events if conversation else []:
+            if event.get("event") == "user":
+                question = event.get("text")
+            if (event.get("data") or {}).get("message_id") == message_id:
+                return question
+        return None
+
     def prune_now_and_then(self) -> None:
         """Forget conversations past their timeout (with a day's grace), at most once per timeout."""
         now = self.clock()

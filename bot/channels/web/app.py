@@ -247,7 +247,7 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
         message = engine.message_of(sender, body.message_id)
         if message is None:
             raise Problem(404, "no such message in this session")
-        question = _question_before(engine, sender, body.message_id)
+        question = engine.question_before(sender, body.message_id)
         feedback_id = await asyncio.to_thread(feedback_store.record, sender, body.rating, body.message_id,
                                               body.comment, question, message.get("text"))
         return {"id": feedback_id}
@@ -294,17 +294,6 @@ def _problem(refused: Refused) -> Problem:
 
 def _sender(session_id: str) -> str:
     return f"web:{session_id}"
-
-
-def _question_before(engine, sender: str, message_id: str) -> str | None:
-    conversation = engine.store.load(sender)
-    question = None
-    for event in conversation.events if conversation else []:
-        if event.get("event") == "user":
-            question = event.get("text")
-        if (event.get("data") or {}).get("message_id") == message_id:
-            return question
-    return None
 
 
 def _sse(event: str, data: dict) -> str:
