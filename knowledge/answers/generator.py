@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from knowledge.answers.penalties import GeneratedRepetitionPenalty, LlamaGeneratedPenalty
 from knowledge.kernel_caches import cpu_has_bfloat16
 from knowledge.settings import GeneratorSettings
 
@@ -87,28 +88,6 @@ def converted_model_dir(gguf: Path, cache_dir: Path, progress=lambda message: No
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-class GeneratedRepetitionPenalty:
-    """transformers' repetition penalty, applied to the generated tokens only.
-
-    The stock one also penalizes every prompt token, which stops a small model from reusing
-    the passages' words, exactly what an answer grounded in them needs.
-    """
-
-    def __init__(self, penalty: float, prompt_length: int):
-        self.penalty = penalty
-        self.prompt_length = prompt_length
-
-    def __call__(self, input_ids, scores):
-        import torch
-
-        generated = input_ids[:, self.prompt_length:]
-        if generated.shape[1] == 0 or self.penalty == 1.0:
-            return scores
-        picked = torch.gather(scores, 1, generated)
-        picked = torch.where(picked < 0, picked * self.penalty, picked / self.penalty)
-        return scores.scatter(1, generated, picked)
 
 
 def _with_precision(model, precision: str, device: str):
@@ -311,25 +290,6 @@ class RemoteGenerator:
             left.set()
 
 
-class _GeneratedOnlyPenalty:
-    """llama.cpp's logits processor for GeneratedRepetitionPenalty: the first call sees the prompt
-    alone, so the tokens after its length are the generated ones."""
-
-    def __init__(self, penalty: float):
-        self.penalty = penalty
-        self.prompt_length: int | None = None
-
-    def __call__(self, input_ids, scores):
-        if self.prompt_length is None:
-            self.prompt_length = len(input_ids)
-        generated = list(set(int(t) for t in input_ids[self.prompt_length:]))
-        if not generated or self.penalty == 1.0:
-            return scores
-        picked = scores[generated]
-        scores[generated] = [v * self.penalty if v < 0 else v / self.penalty for v in picked]
-        return scores
-
-
 class LlamaCppGenerator:
     """A GGUF model run with llama.cpp (llama-cpp-python) on this machine's CPU: the file as it is,
     no conversion, quantized weights kept quantized."""
@@ -372,7 +332,7 @@ class LlamaCppGenerator:
                 chunks = self.model.create_chat_completion(
                     messages=messages, stream=True, max_tokens=self.settings.max_new_tokens, temperature=0.0,
                     top_k=1, repeat_penalty=1.0,
-                    logits_processor=LogitsProcessorList([_GeneratedOnlyPenalty(self.settings.repetition_penalty)]))
+                    logits_processor=LogitsProcessorList([LlamaGeneratedPenalty(self.settings.repetition_penalty)]))
                 for chunk in chunks:
                     if cancel is not None and cancel.is_set():
                         return
