@@ -9,7 +9,6 @@ text)` per message; the action server builds only the actions' part (`build_know
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,13 +71,11 @@ def build(data_dir: str | Path, settings: Settings, tracker_store: str | None = 
     nlu = load_nlu(data_dir, settings, retriever.current_posts)
     kind = tracker_store or settings.dialog.tracker_store
     store = MemoryTrackerStore() if kind == "memory" else open_tracker_store(kind, data_dir)
-    # Conversations past their timeout would start afresh anyway: forget them (a day's grace); the
-    # engine does it again once per timeout while it runs.
-    store.prune(time.time() - settings.dialog.session_timeout_minutes * 60 - 86400)
     dialog = load_dialog()
     # What the blog says of itself starts every conversation's context, unless dialog.yml sets it.
     dialog.context = {**blog_context(retriever, read_meta(data_dir), settings, dialog.messages), **dialog.context}
     engine = DialogEngine(dialog, nlu, actions, store, settings, load_followup_rules(), today=today)
+    engine.sessions.prune()     # ended conversations go at start, then once per timeout while it runs
     return Assistant(data_dir, settings, retriever, feedback, engine, knowledge)
 
 

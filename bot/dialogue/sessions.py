@@ -59,9 +59,12 @@ class Sessions:
                 return question
         return None
 
+    def prune(self) -> None:
+        """Forget conversations past their timeout, with a day's grace: they would start afresh anyway."""
+        self._pruned_at = now = self.clock()
+        self.store.prune(now - self.timeout_s - GRACE_S)
+
     def prune_now_and_then(self) -> None:
-        """Forget conversations past their timeout (with a day's grace), at most once per timeout."""
-        now = self.clock()
-        if now - self._pruned_at >= self.timeout_s:
-            self._pruned_at = now
-            self.store.prune(now - self.timeout_s - GRACE_S)
+        """`prune`, at most once per timeout."""
+        if self.clock() - self._pruned_at >= self.timeout_s:
+            self.prune()
