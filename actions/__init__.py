@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def build_executor(knowledge):
+if TYPE_CHECKING:
+    from rasa_sdk.executor import ActionExecutor
+
+    from actions.service import Knowledge
+
+
+def build_executor(knowledge: Knowledge) -> ActionExecutor:
     """rasa-sdk's executor with one instance of every action, each given the blog's `knowledge`
     (an `actions.service.Knowledge`)."""
     from rasa_sdk.executor import ActionExecutor

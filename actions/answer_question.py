@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
@@ -12,17 +13,26 @@ from knowledge.answers.composer import Final
 from knowledge.answers.output import Token
 from knowledge.threads import in_thread
 
+if TYPE_CHECKING:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from rasa_sdk.types import DomainDict
+
 
 class ActionAnswerQuestion(BlogAction, Action):
+    """`action_answer_question`: the answer to the reader's question, from the posts, with citations."""
+
     def name(self) -> str:
+        """The action's name in the dialogue config."""
         return "action_answer_question"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Answer the `query` slot (else the message's text), streaming it; return the slot events."""
         return await answer_question(self.knowledge, tracker.get_slot("query") or tracker.latest_message.get("text") or "",
                                      dispatcher)
 
 
-async def answer_question(kb: Knowledge, question: str, dispatcher) -> list:
+async def answer_question(kb: Knowledge, question: str, dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
     """Stream the composer's answer to `question` through the dispatcher; return the slot events."""
     composer = kb.composer
     answer = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
@@ -11,6 +12,11 @@ from actions.answer_question import answer_question
 from actions.service import BlogAction, Knowledge, citation, last_post_events
 from knowledge.answers.output import month_year
 from knowledge.search import catalog
+
+if TYPE_CHECKING:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from rasa_sdk.types import DomainDict
 
 
 def _entity(tracker, name: str):
@@ -32,10 +38,14 @@ def _show_list(kb: Knowledge, dispatcher, posts: list, heading: str) -> list:
 
 
 class ActionFindPosts(BlogAction, Action):
+    """`action_find_posts`: lists the posts about a topic (or answers when it asks for a date)."""
+
     def name(self) -> str:
+        """The action's name in the dialogue config."""
         return "action_find_posts"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """List the posts about the `subject` slot (in a period, if named); answer a "when" question."""
         asked = tracker.latest_message.get("text") or ""
         kb = self.knowledge
         if kb.composer.prompts.question_kind(asked) in ("earliest", "when"):
@@ -65,10 +75,14 @@ class ActionFindPosts(BlogAction, Action):
 
 
 class ActionLatestPosts(BlogAction, Action):
+    """`action_latest_posts`: lists the newest posts, or names the newest of those listed."""
+
     def name(self) -> str:
+        """The action's name in the dialogue config."""
         return "action_latest_posts"
 
-    def run(self, dispatcher, tracker, domain):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Show the newest posts (of those listed, when the `scope` entity says so); return the slots."""
         kb = self.knowledge
         posts = kb.retriever.current_posts().values()
         listed = tracker.get_slot("knowledge_base_listed_objects") or []
@@ -86,10 +100,14 @@ class ActionLatestPosts(BlogAction, Action):
 
 
 class ActionPostsByDate(BlogAction, Action):
+    """`action_posts_by_date`: lists the posts of the `date` slot's period (about a topic, if named)."""
+
     def name(self) -> str:
+        """The action's name in the dialogue config."""
         return "action_posts_by_date"
 
-    def run(self, dispatcher, tracker, domain):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """List the posts of the `date` slot's period, about the topic named if any; return the slots."""
         kb = self.knowledge
         period = tracker.get_slot("date") or ""
         first, _, last = period.partition("/")
@@ -107,14 +125,18 @@ class ActionPostsByDate(BlogAction, Action):
 
 
 class ActionListTopics(BlogAction, Action):
+    """`action_list_topics`: lists the blog's topics (worked out once per ingest)."""
+
     def __init__(self, knowledge: Knowledge):
         super().__init__(knowledge)
         self._listed: tuple[object, list] = (None, [])    # (the posts listed, their topics)
 
     def name(self) -> str:
+        """The action's name in the dialogue config."""
         return "action_list_topics"
 
-    def run(self, dispatcher, tracker, domain):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Show the blog's topics with their post counts and a button per topic; no slot events."""
         kb = self.knowledge
         posts = kb.retriever.current_posts()      # a new dict after each ingest
         if self._listed[0] is not posts:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knowledge.answers.output import month_year
 from knowledge.markup import escape_markdown
 from knowledge.settings import Settings, config_dir, read_config_file
+
+if TYPE_CHECKING:
+    from knowledge.corpus.index import PostRecord
 
 
 def load_texts(path: Path | None = None) -> dict:
@@ -54,7 +58,7 @@ class Knowledge:
         return "\n".join(lines), [citation(p) for p in posts], buttons
 
 
-def citation(post) -> dict:
+def citation(post: PostRecord) -> dict:
     """A post as a message's citation."""
     return {"title": post.title, "url": post.url, "permalink": post.permalink, "date": post.date}
 

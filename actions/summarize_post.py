@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 from rasa_sdk.knowledge_base.utils import resolve_mention
@@ -10,6 +12,11 @@ from actions.service import BlogAction, Knowledge, citation, last_post_events
 from knowledge.answers.output import month_year
 from knowledge.search import catalog
 from knowledge.answers.summaries import summarize_post
+
+if TYPE_CHECKING:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from rasa_sdk.types import DomainDict
 
 # rasa-sdk's ordinal mentions ("1".."10", LAST) over the listed posts; IT is the last post shown.
 ORDINAL_MENTIONS = {str(n): (lambda items, i=n - 1: items[i] if i < len(items) else None) for n in range(1, 11)}
@@ -41,10 +48,14 @@ def _resolve(kb: Knowledge, tracker, posts: dict):
 
 
 class ActionSummarizePost(BlogAction, Action):
+    """`action_summarize_post`: summarizes the post the reader means."""
+
     def name(self) -> str:
+        """The action's name in the dialogue config."""
         return "action_summarize_post"
 
-    def run(self, dispatcher, tracker, domain):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Summarize the post meant (named, listed or last shown), or say it is not found; return the slots."""
         kb = self.knowledge
         posts = kb.retriever.current_posts()
         post = _resolve(kb, tracker, posts)

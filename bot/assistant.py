@@ -8,6 +8,7 @@ text)` per message; the action server builds only the actions' part (`build_know
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,7 @@ def build_knowledge(data_dir: str | Path, settings: Settings, retriever: Retriev
 
 
 def build(data_dir: str | Path, settings: Settings, tracker_store: str | None = None,
-          action_endpoint: str | None = None, today=None) -> Assistant:
+          action_endpoint: str | None = None, today: dt.date | None = None) -> Assistant:
     """The assistant over the index in `data_dir`. Actions run in this process unless an action
     endpoint is configured (settings.dialog.action_endpoint or the argument)."""
     data_dir = Path(data_dir)
@@ -79,7 +80,7 @@ def build(data_dir: str | Path, settings: Settings, tracker_store: str | None = 
     return Assistant(data_dir, settings, retriever, feedback, engine, knowledge)
 
 
-def blog_context(retriever, meta: dict, settings: Settings, messages: dict) -> dict:
+def blog_context(retriever: Retriever, meta: dict, settings: Settings, messages: dict) -> dict:
     """The blog's own facts as context variables (dialog.yml lists them): its title, who writes it,
     how many posts it has, its about page, its first topic and a question it answers."""
     from knowledge.search import catalog

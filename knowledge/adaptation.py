@@ -20,13 +20,16 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from knowledge.corpus import index as store
 from knowledge.corpus.chunking import embedding_text
 from knowledge.corpus.embedder import EmbedderError, simple_layout, model_path
 from knowledge.corpus.ingest import data_dir_lock, embed_passages
 from knowledge.settings import Settings
+
+if TYPE_CHECKING:
+    import sqlite3
 
 Progress = Callable[[str], None]
 MODELS_DIR = "models"
@@ -65,6 +68,7 @@ class AdaptReport:
     trained: bool = True
 
     def summary(self) -> str:
+        """The line `blogbot adapt` prints when done."""
         trained = (f"trained on {self.pairs} pairs in {self.steps} steps ({self.train_seconds:.0f} s"
                    + (f", resumed at step {self.resumed_at}" if self.resumed_at else "") + ")"
                    if self.trained else "already trained")
@@ -72,7 +76,7 @@ class AdaptReport:
                 f"({self.embed_seconds:.0f} s); search ranks with it from now on")
 
 
-def training_pairs(conn) -> list[TrainingPair]:
+def training_pairs(conn: sqlite3.Connection) -> list[TrainingPair]:
     """(anchor, passage) pairs from the index: each post's title with its first passage, each
     section heading with the passage under it. An anchor that several posts share ("Summary",
     "Introduction") names no passage in particular and is left out, as are empty passages."""
@@ -233,7 +237,7 @@ def _train(plan: list[list[TrainingPair]], base: Path, folder: Path, work: Path,
     total = len(plan)
     warmup = max(1, round(total * cfg.warmup_share))
 
-    def fresh():
+    def fresh() -> tuple:
         """The base model, its loss, optimizer and learning-rate schedule, as at step 0."""
         torch.manual_seed(cfg.seed)
         model = SentenceTransformer(str(base), device=device, local_files_only=True)
@@ -244,30 +248,55 @@ def _train(plan: list[list[TrainingPair]], base: Path, folder: Path, work: Path,
         return model, MultipleNegativesRankingLoss(model), optimizer, scheduler
 
     progress("loading the embedding model to adapt it")
-    model, loss, optimizer, scheduler = fresh()
+    parts = fresh()
     checkpoint = work / CHECKPOINT
     if restart:
         shutil.rmtree(work, ignore_errors=True)
-    start = 0
-    if checkpoint.is_file():
-        try:
-            state = torch.load(checkpoint, map_location=device, weights_only=True)
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            torch.set_rng_state(state["rng"])   # dropout goes on as it would have (on CPU)
-            start = int(state["step"])
-        except Exception as exc:   # a checkpoint of another version or a damaged file: train from the start
-            progress(f"the checkpoint in {work} cannot be read ({exc.__class__.__name__}): starting over")
-            model, loss, optimizer, scheduler = fresh()
-            start = 0
-        else:
-            report.resumed_at = start
-            progress(f"resuming at step {start} of {total}")
+    parts, start = _resume(checkpoint, work, parts, fresh, device, total, progress, report)
     work.mkdir(parents=True, exist_ok=True)
     report.steps = total
+    model = parts[0]
     model.train()
     started = time.perf_counter()
+    _run_steps(plan, start, parts, device, checkpoint, cfg.checkpoint_steps, progress, started)
+    report.train_seconds = time.perf_counter() - started
+    _save_model(model, base, folder)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _resume(checkpoint: Path, work: Path, parts: tuple, fresh: Callable[[], tuple], device: str, total: int,
+            progress: Progress, report: AdaptReport) -> tuple[tuple, int]:
+    """The training `parts` (model, loss, optimizer, schedule) as the checkpoint left them and the
+    step to go on from; as they are and step 0 without a checkpoint, `fresh()` ones and step 0 when
+    it cannot be read."""
+    import torch
+
+    if not checkpoint.is_file():
+        return parts, 0
+    model, _, optimizer, scheduler = parts
+    try:
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])   # dropout goes on as it would have (on CPU)
+        start = int(state["step"])
+    except Exception as exc:   # a checkpoint of another version or a damaged file: train from the start
+        progress(f"the checkpoint in {work} cannot be read ({exc.__class__.__name__}): starting over")
+        return fresh(), 0
+    report.resumed_at = start
+    progress(f"resuming at step {start} of {total}")
+    return parts, start
+
+
+def _run_steps(plan: list[list[TrainingPair]], start: int, parts: tuple, device: str, checkpoint: Path,
+               checkpoint_steps: int, progress: Progress, started: float) -> None:
+    """Train on the batches of `plan` from step `start` on, saving a checkpoint (and reporting
+    progress) every `checkpoint_steps` steps and after the last one."""
+    import torch
+
+    model, loss, optimizer, scheduler = parts
+    total = len(plan)
     losses: list[float] = []
     for step in range(start, total):
         batch = plan[step]
@@ -281,13 +310,10 @@ def _train(plan: list[list[TrainingPair]], base: Path, folder: Path, work: Path,
         optimizer.zero_grad()
         losses.append(float(value.detach()))
         done = step + 1
-        if done % cfg.checkpoint_steps == 0 or done == total:
+        if done % checkpoint_steps == 0 or done == total:
             _save_checkpoint(torch, checkpoint, model, optimizer, scheduler, done)
             progress(_progress_line(done, start, total, time.perf_counter() - started, losses))
             losses = []
-    report.train_seconds = time.perf_counter() - started
-    _save_model(model, base, folder)
-    shutil.rmtree(work, ignore_errors=True)
 
 
 def _progress_line(done: int, start: int, total: int, seconds: float, losses: list[float]) -> str:

@@ -83,6 +83,23 @@ def _count(text: str) -> int:
 def _period(kind: str, m: re.Match, today: dt.date) -> tuple[dt.date, dt.date, bool] | None:
     """(first day, last day, has an explicit year) of one matched atom."""
     g = m.groupdict()
+    if kind == "today":
+        word = g["word"].lower()
+        if word == "today":
+            return today, today, True
+        if word == "yesterday":
+            return today - dt.timedelta(days=1), today - dt.timedelta(days=1), True
+        return _shift_months(today, -3), today, True        # "recently": the last three months
+    if kind in ("relative_count", "ago"):
+        return _counted_period(kind, g, today)
+    if kind == "relative":
+        return _relative_period(g, today)
+    return _calendar_period(kind, g, today)
+
+
+def _calendar_period(kind: str, g: dict[str, str | None], today: dt.date) -> tuple[dt.date, dt.date, bool] | None:
+    """The period of a day, month, season, quarter or year named on the calendar ("2021-07-04",
+    "July 2021", "late 2025", "Q3 2024", "2019", "May"); None for a date that does not exist."""
     month = _MONTH_NAMES.get((g.get("month") or "").lower().rstrip(".")) if kind not in ("iso_day", "iso_month") \
         else int(g["month"])
     try:
@@ -104,44 +121,44 @@ def _period(kind: str, m: re.Match, today: dt.date) -> tuple[dt.date, dt.date, b
     if kind == "month":
         year = today.year if month <= today.month else today.year - 1
         return dt.date(year, month, 1), _month_end(year, month), False
-    if kind == "today":
-        word = g["word"].lower()
-        if word == "today":
-            return today, today, True
-        if word == "yesterday":
-            return today - dt.timedelta(days=1), today - dt.timedelta(days=1), True
-        return _shift_months(today, -3), today, True        # "recently": the last three months
-    unit = _UNITS.get((g.get("unit") or "").lower())
-    if kind in ("relative_count", "ago"):
-        count = _count(g["count"])
-        if unit == "day":
-            start = today - dt.timedelta(days=count)
-        elif unit == "week":
-            start = today - dt.timedelta(weeks=count)
-        else:
-            start = _shift_months(today, -count * (12 if unit == "year" else 1))
-        if kind == "relative_count":
-            return start, today, True
-        if unit == "year":                              # "two years ago": that calendar year
-            return dt.date(start.year, 1, 1), dt.date(start.year, 12, 31), True
-        if unit == "month":
-            return start.replace(day=1), _month_end(start.year, start.month), True
-        return start, start, True
-    if kind == "relative":
-        which, unit_word = g["which"].lower(), g["unit"].lower()
-        back = 0 if which in ("this", "current") else 1
-        if unit_word in _SEASONS:
-            first, last = _SEASONS[unit_word]
-            year = today.year - back if today.month >= first else today.year - 1
-            return dt.date(year, first, 1), _month_end(year, last), True
-        if unit_word == "year":
-            return dt.date(today.year - back, 1, 1), dt.date(today.year - back, 12, 31), True
-        if unit_word == "month":
-            start = _shift_months(today.replace(day=1), -back)
-            return start, _month_end(start.year, start.month), True
-        monday = today - dt.timedelta(days=today.weekday()) - dt.timedelta(weeks=back)
-        return monday, monday + dt.timedelta(days=6), True
     return None
+
+
+def _counted_period(kind: str, g: dict[str, str | None], today: dt.date) -> tuple[dt.date, dt.date, bool]:
+    """The period of "the last three weeks" (`relative_count`: up to today) or "two years ago"
+    (`ago`: that day, month or calendar year)."""
+    unit = _UNITS.get((g.get("unit") or "").lower())
+    count = _count(g["count"])
+    if unit == "day":
+        start = today - dt.timedelta(days=count)
+    elif unit == "week":
+        start = today - dt.timedelta(weeks=count)
+    else:
+        start = _shift_months(today, -count * (12 if unit == "year" else 1))
+    if kind == "relative_count":
+        return start, today, True
+    if unit == "year":                              # "two years ago": that calendar year
+        return dt.date(start.year, 1, 1), dt.date(start.year, 12, 31), True
+    if unit == "month":
+        return start.replace(day=1), _month_end(start.year, start.month), True
+    return start, start, True
+
+
+def _relative_period(g: dict[str, str | None], today: dt.date) -> tuple[dt.date, dt.date, bool]:
+    """The period of "this week", "last month", "last summer", "this year" and the like."""
+    which, unit_word = g["which"].lower(), g["unit"].lower()
+    back = 0 if which in ("this", "current") else 1
+    if unit_word in _SEASONS:
+        first, last = _SEASONS[unit_word]
+        year = today.year - back if today.month >= first else today.year - 1
+        return dt.date(year, first, 1), _month_end(year, last), True
+    if unit_word == "year":
+        return dt.date(today.year - back, 1, 1), dt.date(today.year - back, 12, 31), True
+    if unit_word == "month":
+        start = _shift_months(today.replace(day=1), -back)
+        return start, _month_end(start.year, start.month), True
+    monday = today - dt.timedelta(days=today.weekday()) - dt.timedelta(weeks=back)
+    return monday, monday + dt.timedelta(days=6), True
 
 
 def _same_day_in(day: dt.date, year: int) -> dt.date:

@@ -12,8 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from knowledge.search.retrieval import MODES, Retriever
+
+if TYPE_CHECKING:
+    from knowledge.answers.composer import Answer, AnswerComposer
+    from knowledge.corpus.index import PostRecord
+    from knowledge.settings import Settings
 
 
 class QuestionFileError(ValueError):
@@ -56,7 +62,7 @@ def _same_file(source: str, gold: str) -> bool:
     return len(gold_parts) <= len(source_parts) and source_parts[-len(gold_parts):] == gold_parts
 
 
-def resolve_gold(question: dict, posts) -> tuple[set[str], list[str]]:
+def resolve_gold(question: dict, posts: list[PostRecord]) -> tuple[set[str], list[str]]:
     """(permalinks of the question's gold posts among `posts`, gold entries matching no post)."""
     found: set[str] = set()
     missing = []
@@ -74,7 +80,7 @@ def resolve_gold(question: dict, posts) -> tuple[set[str], list[str]]:
     return found, missing
 
 
-def evaluate_retrieval(retriever: Retriever, questions: list[dict], modes=MODES) -> dict:
+def evaluate_retrieval(retriever: Retriever, questions: list[dict], modes: Iterable[str] = MODES) -> dict:
     """hit@1, hit@5, recall@5 and MRR@10 per mode, over questions that have gold posts."""
     answerable = [q for q in questions if has_gold(q)]
     posts = list(retriever.current_posts().values())
@@ -106,11 +112,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] if ordered else 0.0
 
 
-def evaluate_answers(composer, questions: list[dict], progress=lambda done, total: None) -> dict:
+def evaluate_answers(composer: AnswerComposer, questions: list[dict],
+                     progress: Callable[[int, int], None] = lambda done, total: None) -> dict:
     """Citation hit, keyword recall, abstention, support and latency of `composer` on `questions`."""
-    from knowledge.corpus.chunking import split_sentences
-    from knowledge.answers.support import SourceSentence, SupportChecker, answer_sentences
-
     posts = list(composer.retriever.current_posts().values())
     by_permalink = {p.permalink: p for p in posts}
     site_author = composer.retriever.meta().get("blog_author") or ""
@@ -140,18 +144,10 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
             recall_sum += len(found) / len(keywords) if keywords else 1.0
             record.update(citation_hit=hit, keywords_found=found)
         if answer.mode not in ("abstained", "listed"):
-            # Support: each answer sentence against the sentences of the passages it cites. A list of
-            # posts is left out: its lines are the cited posts' titles.
-            sources = [SourceSentence(text, c.number) for c in answer.citations for text in split_sentences(c.passage)]
-            cfg = composer.settings.answer
-            # The answer names a post's author where the post says "I" (knowledge/answers/voice.py).
-            given = [phrase for c in answer.citations for phrase in composer.voice().added_phrases(
-                by_permalink[c.permalink].authors if c.permalink in by_permalink else [], site_author)]
-            checker = SupportChecker(sources, composer.embedder.encode, cfg.support_threshold, cfg.support_word_coverage,
-                                     given=given)
-            sentences = answer_sentences(answer.body)
-            supported += sum(checker.check(s) is not None for s in sentences)
-            sentences_total += len(sentences)
+            # A list of posts is left out: its lines are the cited posts' titles.
+            answer_supported, answer_total = _support(composer, answer, by_permalink, site_author)
+            supported += answer_supported
+            sentences_total += answer_total
         per_question.append(record)
         progress(number, len(questions))
     return {
@@ -170,6 +166,24 @@ def evaluate_answers(composer, questions: list[dict], progress=lambda done, tota
     }
 
 
+def _support(composer: AnswerComposer, answer: Answer, by_permalink: dict[str, PostRecord],
+             site_author: str) -> tuple[int, int]:
+    """(supported sentences, sentences) of an answer: each sentence checked against the sentences of
+    the passages it cites."""
+    from knowledge.corpus.chunking import split_sentences
+    from knowledge.answers.support import SourceSentence, SupportChecker, answer_sentences
+
+    sources = [SourceSentence(text, c.number) for c in answer.citations for text in split_sentences(c.passage)]
+    cfg = composer.settings.answer
+    # The answer names a post's author where the post says "I" (knowledge/answers/voice.py).
+    given = [phrase for c in answer.citations for phrase in composer.voice().added_phrases(
+        by_permalink[c.permalink].authors if c.permalink in by_permalink else [], site_author)]
+    checker = SupportChecker(sources, composer.embedder.encode, cfg.support_threshold, cfg.support_word_coverage,
+                             given=given)
+    sentences = answer_sentences(answer.body)
+    return sum(checker.check(s) is not None for s in sentences), len(sentences)
+
+
 @dataclass
 class EvalSet:
     """A question file scored on an index."""
@@ -185,8 +199,8 @@ def parse_eval_set(spec: str, default_data_dir: Path) -> EvalSet:
     return EvalSet(Path(questions).stem, Path(questions), Path(data_dir) if data_dir else default_data_dir)
 
 
-def evaluate_sets(sets: list[EvalSet], settings, answers: bool = True,
-                  progress=lambda message: None) -> list[dict]:
+def evaluate_sets(sets: list[EvalSet], settings: Settings, answers: bool = True,
+                  progress: Callable[[str], None] = lambda message: None) -> list[dict]:
     """One row per set: retrieval (hybrid) and, unless `answers` is False, answer figures."""
     from knowledge.answers.composer import AnswerComposer
 

@@ -22,6 +22,8 @@ class SettingsError(ValueError):
 
 @dataclass
 class SiteSettings:
+    """The `site` section of config/settings.yml: the blog's address, permalinks, skipped files, bylines, authors."""
+
     base_url: str = ""
     permalink: str = ""
     default_permalink: str = "/:categories/:year/:month/:day/:title.html"
@@ -35,6 +37,8 @@ class SiteSettings:
 
 @dataclass
 class IngestSettings:
+    """The `ingest` section of config/settings.yml: file size limit, passage size and embedding batches."""
+
     max_file_bytes: int = 2_000_000
     chunk_chars: int = 900
     embed_batch_size: int = 64
@@ -43,6 +47,8 @@ class IngestSettings:
 
 @dataclass
 class EmbedderSettings:
+    """The `embedder` section of config/settings.yml: the embedding model, its device, dtype and kernel caches."""
+
     model: str = "packaged"
     device: str = "auto"
     dtype: str = "auto"
@@ -51,6 +57,8 @@ class EmbedderSettings:
 
 @dataclass
 class RetrievalSettings:
+    """The `retrieval` section of config/settings.yml: fusion weights, candidates, date and adapted weights."""
+
     bm25_weight: float = 1.0
     dense_weight: float = 1.0
     candidates: int = 50
@@ -60,6 +68,8 @@ class RetrievalSettings:
 
 @dataclass
 class AdaptSettings:
+    """The `adapt` section of config/settings.yml: how `blogbot adapt` fine-tunes the embedding model."""
+
     max_seq_length: int = 128
     batch_size: int = 32
     epochs: float = 1.0
@@ -72,6 +82,8 @@ class AdaptSettings:
 
 @dataclass
 class RemoteGeneratorSettings:
+    """The `generator.remote` subsection of config/settings.yml: the remote backend's endpoint."""
+
     url: str = ""
     model: str = ""
     api_key_env: str = "BLOGBOT_GENERATOR_API_KEY"
@@ -80,6 +92,8 @@ class RemoteGeneratorSettings:
 
 @dataclass
 class GeneratorSettings:
+    """The `generator` section of config/settings.yml: backend, model, precision, token and time budgets."""
+
     backend: str = "llama_cpp"
     model: str = "packaged"
     device: str = "auto"
@@ -93,6 +107,8 @@ class GeneratorSettings:
 
 @dataclass
 class AnswerSettings:
+    """The `answer` section of config/settings.yml: evidence, abstention, support-check and answer-length thresholds."""
+
     posts: int = 3
     passages_per_post: int = 2
     coverage_posts: int = 10
@@ -124,6 +140,8 @@ class AnswerSettings:
 
 @dataclass
 class TopicSettings:
+    """The `topics` section of config/settings.yml: how the blog's topics are chosen and example questions picked."""
+
     tagged_share: float = 0.5
     min_posts: int = 3
     max_share: float = 0.3
@@ -136,7 +154,10 @@ class TopicSettings:
 
 @dataclass
 class NluSettings:
+    """The `nlu` section of config/settings.yml: intent threshold, disambiguation, fuzzy matching and regularization."""
+
     intent_threshold: float = 0.30
+    disambiguation_enabled: bool = True
     disambiguation_margin: float = 0.10
     disambiguation_options: int = 3
     fuzzy_score: int = 88
@@ -145,6 +166,8 @@ class NluSettings:
 
 @dataclass
 class DialogSettings:
+    """The `dialog` section of config/settings.yml: tracker store, session timeout and the action server's deadlines."""
+
     tracker_store: str = "sqlite"
     session_timeout_minutes: float = 60.0
     action_endpoint: str = ""
@@ -154,10 +177,13 @@ class DialogSettings:
     action_breaker_failures: int = 3
     action_breaker_cooldown_s: float = 15.0
     history_events: int = 60
+    skill_fallback: str = "none"
 
 
 @dataclass
 class WebSettings:
+    """The `web` section of config/settings.yml: the HTTP server's address, limits, rate limits, workers and widget."""
+
     host: str = "127.0.0.1"
     port: int = 8000
     allowed_origins: list = field(default_factory=list)
@@ -178,6 +204,8 @@ class WebSettings:
 
 @dataclass
 class Settings:
+    """All of config/settings.yml: one field per section."""
+
     site: SiteSettings = field(default_factory=SiteSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
@@ -248,6 +276,8 @@ def load_settings(path: Path | None = None) -> Settings:
 
 def _consistent(settings: Settings) -> Settings:
     """Settings whose values fit together, else a SettingsError naming them."""
+    if settings.dialog.skill_fallback not in ("none", "blog"):
+        raise SettingsError(f"settings: dialog.skill_fallback must be none or blog, not {settings.dialog.skill_fallback!r}")
     budget, timeout = settings.generator.time_budget_s, settings.dialog.action_timeout_s
     if budget >= timeout:
         raise SettingsError(f"settings: generator.time_budget_s ({budget:g}) must be shorter than "

@@ -21,6 +21,7 @@ import string
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from knowledge.settings import SettingsError, config_dir, read_config_file
 from knowledge.words import is_calendar_word, is_stopword
 
 CONFIG_FILE = "synthetic.yml"
+Encode = Callable[[list[str]], np.ndarray]   # texts -> unit vectors, one row each
 # A heading's decoration that no reader types: an anchor id, a list number, an interview's "Q:".
 _HEADING_NOISE = re.compile(r"\s*\{#[^}]*\}\s*$|^\s*(?:\d+[.)](?=\s)|[QA]:)\s*")
 _WORD = re.compile(r"[^\W_][\w.+#-]*[\w+#]|[^\W_]")
@@ -225,7 +227,7 @@ def _answerable(section: _Section, retriever: Retriever, config: SynthConfig, rn
     return question[0].upper() + question[1:], name
 
 
-def _swap_choices(questions: list[tuple[str, str]], names: list[str], encode) -> list[list[str]]:
+def _swap_choices(questions: list[tuple[str, str]], names: list[str], encode: Encode) -> list[list[str]]:
     """For each (question, word), the names ordered by how close in meaning the question stays with
     the name in place of the word, less that name's mean closeness over all the questions: a
     well-known name ("Raspberry Pi") fits every sentence a little, a name of the same kind fits this
@@ -258,8 +260,9 @@ def in_half(permalink: str, half: int | None) -> bool:
     return half is None or hashlib.sha1(permalink.encode()).digest()[0] % 2 == half - 1
 
 
-def synthesize(retriever: Retriever, encode, count: int, seed: int = 0, config: SynthConfig | None = None,
-               rare_share: float = 0.05, half: int | None = None, progress=lambda message: None) -> list[dict]:
+def synthesize(retriever: Retriever, encode: Encode, count: int, seed: int = 0, config: SynthConfig | None = None,
+               rare_share: float = 0.05, half: int | None = None,
+               progress: Callable[[str], None] = lambda message: None) -> list[dict]:
     """`count` questions about the indexed blog (see the module docstring), in the eval format:
     `question`, `gold_permalinks` (none for not-covered ones), `answer_keywords`, `type`
     ("section", or for not-covered ones "absent_name" or "name_in_passing"), `lowercase`, and for
@@ -281,39 +284,10 @@ def synthesize(retriever: Retriever, encode, count: int, seed: int = 0, config: 
     if not by_post:
         raise SynthError(f"half {half} of the blog has no post with a section heading of its own to ask about")
     rng = random.Random(seed)
-    rare_posts = max(1, int(rare_share * len(posts)))
-    drafts: list[tuple[_Section, str, str]] = []
-    post_ids = sorted(by_post)
-    rng.shuffle(post_ids)
-    for post_id in post_ids:
-        rng.shuffle(by_post[post_id])
-    # One question per post while posts last, then second ones.
-    round_number = 0
-    while len(drafts) < count and any(len(by_post[p]) > round_number for p in post_ids):
-        for post_id in post_ids:
-            if len(drafts) < count and len(by_post[post_id]) > round_number:
-                section = by_post[post_id][round_number]
-                made = _answerable(section, retriever, config, rng, rare_posts)
-                if made:
-                    drafts.append((section, *made))
-        round_number += 1
+    drafts = _drafts(by_post, retriever, config, rng, max(1, int(rare_share * len(posts))), count)
     if not drafts:
         raise SynthError("no section names anything that few posts have: no question would point to one post")
-    not_covered = round(config.not_covered_share * len(drafts))
-    absent = [name for name in config.names if not retriever.contains(name)]
-    in_passing = round(config.passing_share * not_covered) if passing else 0
-    if not_covered - in_passing and not absent:
-        raise SynthError(f"every name of {CONFIG_FILE} occurs in the blog: no not-covered question can be made")
-    progress(f"{len(drafts)} sections of {len({d[0].post_id for d in drafts})} posts; {not_covered} questions "
-             f"swap in a name the blog lacks ({len(absent)} such names) or mentions in passing ({len(passing)})")
-    swap_rows = sorted(rng.sample(range(len(drafts)), not_covered))
-    passing_rows = set(rng.sample(swap_rows, in_passing))
-    choices: dict[int, tuple[str, list[str]]] = {}
-    for kind, names in (("absent_name", absent), ("name_in_passing", passing)):
-        rows = [i for i in swap_rows if (i in passing_rows) == (kind == "name_in_passing")]
-        if rows:
-            ordered = _swap_choices([drafts[i][1:] for i in rows], names, encode)
-            choices.update((i, (kind, order)) for i, order in zip(rows, ordered))
+    choices = _swaps(drafts, passing, retriever, config, rng, encode, progress)
     lowercase = set(rng.sample(range(len(drafts)), round(config.lowercase_share * len(drafts))))
     questions = []
     for number, (section, question, word) in enumerate(drafts):
@@ -331,6 +305,51 @@ def synthesize(retriever: Retriever, encode, count: int, seed: int = 0, config: 
         item["lowercase"] = number in lowercase
         questions.append(item)
     return questions
+
+
+def _drafts(by_post: dict[int, list[_Section]], retriever: Retriever, config: SynthConfig, rng: random.Random,
+            rare_posts: int, count: int) -> list[tuple[_Section, str, str]]:
+    """Up to `count` answerable questions as (section, question, the name a swap would replace): the
+    posts and each post's sections in a random order (shuffled in place), one question per post
+    while posts last, then second ones."""
+    drafts: list[tuple[_Section, str, str]] = []
+    post_ids = sorted(by_post)
+    rng.shuffle(post_ids)
+    for post_id in post_ids:
+        rng.shuffle(by_post[post_id])
+    round_number = 0
+    while len(drafts) < count and any(len(by_post[p]) > round_number for p in post_ids):
+        for post_id in post_ids:
+            if len(drafts) < count and len(by_post[post_id]) > round_number:
+                section = by_post[post_id][round_number]
+                made = _answerable(section, retriever, config, rng, rare_posts)
+                if made:
+                    drafts.append((section, *made))
+        round_number += 1
+    return drafts
+
+
+def _swaps(drafts: list[tuple[_Section, str, str]], passing: list[str], retriever: Retriever, config: SynthConfig,
+           rng: random.Random, encode: Encode, progress: Callable[[str], None]) -> dict[int, tuple[str, list[str]]]:
+    """The drafts to turn into not-covered questions (`not_covered_share` of them, drawn at random;
+    `passing_share` of those swap in a name the blog mentions in passing, the others one it lacks):
+    draft index -> (question type, the names to swap in, best first)."""
+    not_covered = round(config.not_covered_share * len(drafts))
+    absent = [name for name in config.names if not retriever.contains(name)]
+    in_passing = round(config.passing_share * not_covered) if passing else 0
+    if not_covered - in_passing and not absent:
+        raise SynthError(f"every name of {CONFIG_FILE} occurs in the blog: no not-covered question can be made")
+    progress(f"{len(drafts)} sections of {len({d[0].post_id for d in drafts})} posts; {not_covered} questions "
+             f"swap in a name the blog lacks ({len(absent)} such names) or mentions in passing ({len(passing)})")
+    swap_rows = sorted(rng.sample(range(len(drafts)), not_covered))
+    passing_rows = set(rng.sample(swap_rows, in_passing))
+    choices: dict[int, tuple[str, list[str]]] = {}
+    for kind, names in (("absent_name", absent), ("name_in_passing", passing)):
+        rows = [i for i in swap_rows if (i in passing_rows) == (kind == "name_in_passing")]
+        if rows:
+            ordered = _swap_choices([drafts[i][1:] for i in rows], names, encode)
+            choices.update((i, (kind, order)) for i, order in zip(rows, ordered))
+    return choices
 
 
 def write_questions(questions: list[dict], out: Path) -> None:

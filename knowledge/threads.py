@@ -1,9 +1,13 @@
-"""The one bridge from blocking work to asyncio: a blocking iterator (a dialogue turn, the answer
-composer) runs on a worker thread and hands its items to the event loop."""
+"""The bridges between blocking work and asyncio, one per direction: a blocking iterator (a dialogue
+turn, the answer composer) runs on a worker thread and hands its items to the event loop
+(`ThreadToLoop`, `in_thread`); a coroutine on a loop hands items to a blocking reader (`LoopToThread`).
+
+`benchmarks/stream_hops.py` measures what the hops of a streamed answer cost."""
 
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 from typing import AsyncIterator, Iterator
 
@@ -64,3 +68,15 @@ async def in_thread(iterator: Iterator, stop: threading.Event | None = None) -> 
     threading.Thread(target=bridge.work, name="blocking-work", daemon=True).start()
     async for item in bridge.items():
         yield item
+
+
+class LoopToThread:
+    """The reverse direction: an async sink (rasa-sdk's executor `put`s its streamed items) whose items a
+    thread that is not the loop's reads from `items`, a plain queue."""
+
+    def __init__(self, items: queue.Queue):
+        self.items = items
+
+    async def put(self, item: object) -> None:
+        """Hand one item to the reading thread."""
+        self.items.put(item)

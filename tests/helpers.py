@@ -124,10 +124,13 @@ def count_model_steps(generator, on_step):
 
 
 def run_blogbot(*args: str, stdin: str | None = None, timeout: int = 300, cwd: Path = REPO,
-                env: dict | None = None) -> subprocess.CompletedProcess:
-    """`blogbot ARGS...` run to its end, offline, with no data or config dir from the environment."""
+                env: dict | None = None, config_dir: Path | None = None) -> subprocess.CompletedProcess:
+    """`blogbot ARGS...` run to its end, offline, with no data dir from the environment and the config
+    folder `config_dir` (default: the shipped one)."""
     env = dict(os.environ if env is None else env, HF_HUB_OFFLINE="1")
     env.pop("BLOGBOT_DATA_DIR", None)
     env.pop("BLOGBOT_CONFIG_DIR", None)
+    if config_dir is not None:
+        env["BLOGBOT_CONFIG_DIR"] = str(config_dir)
     return subprocess.run([str(BLOGBOT), *args], input=stdin, capture_output=True, text=True, timeout=timeout,
                           env=env, cwd=cwd)

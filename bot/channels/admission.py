@@ -12,13 +12,16 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 
 class RateLimiter:
     """`per_minute` requests a minute per key, in bursts of up to `burst`."""
 
-    def __init__(self, per_minute: int, burst: int, clock=time.monotonic, max_keys: int = 10_000):
+    def __init__(self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic,
+                 max_keys: int = 10_000):
         self.rate = per_minute / 60.0
         self.burst = max(1, burst)
         self.clock = clock
@@ -61,7 +64,8 @@ class TurnPool:
     place back at once.
     """
 
-    def __init__(self, workers: int, queue_size: int, typical_turn_s: float = 3.0, clock=time.monotonic):
+    def __init__(self, workers: int, queue_size: int, typical_turn_s: float = 3.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.workers = max(1, workers)
         self.capacity = self.workers + max(0, queue_size)
         self.clock = clock
@@ -85,7 +89,8 @@ class TurnPool:
         """Seconds until the next turn is likely done (a place frees up)."""
         return self._turn_s / self.workers
 
-    def submit(self, fn, *args) -> Future:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run `fn(*args)` on a worker; raise QueueFull when every worker is busy and the queue is full."""
         with self._lock:
             if self._pending >= self.capacity:
                 ahead = self._pending - self.workers + 1
@@ -108,6 +113,7 @@ class TurnPool:
                 self._turn_s = 0.8 * self._turn_s + 0.2 * max(0.05, self.clock() - started)
 
     def shutdown(self) -> None:
+        """Stop taking turns: the waiting ones are cancelled, the running ones finish on their own."""
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -145,7 +151,7 @@ class Admission:
         if wait:
             raise Refused(429, "too many requests: slow down", retry_after(wait))
 
-    def submit(self, client: str, fn, *args) -> Future:
+    def submit(self, client: str, fn: Callable[..., Any], *args: Any) -> Future:
         """Run a turn on the pool for `client`; raise Refused(429) when the client already has its
         share in flight, Refused(503) when the queue is full."""
         with self._lock:

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from bot.assistant import Assistant
+    from knowledge.settings import WebSettings
 
 log = logging.getLogger(__name__)
 
 
-def build_app(assistant, environ=os.environ):
+def build_app(assistant: Assistant, environ: Mapping[str, str] = os.environ) -> FastAPI:
     """The web app of `assistant` (an `bot.assistant.Assistant`, loaded before the server listens, so
     /healthz means ready). With SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set, it also takes Slack
     events at /slack/events."""
@@ -32,7 +40,8 @@ def build_app(assistant, environ=os.environ):
     return app
 
 
-def serve(app, host: str, port: int, ready=lambda: None, web=None) -> None:
+def serve(app: FastAPI, host: str, port: int, ready: Callable[[], None] = lambda: None,
+          web: WebSettings | None = None) -> None:
     """Run the app with uvicorn until interrupted. `web` (settings.web) sets the header deadline and
     which proxies' X-Forwarded-For is believed (none by default)."""
     import uvicorn

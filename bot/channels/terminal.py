@@ -4,14 +4,20 @@ and links; buttons as numbered choices the reader can type."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TextIO
 
 from bot.dialogue.messages import BotMessage, Notice, Token, TurnResult
 from knowledge.markup import unescape_markdown, unicode_problem
+
+if TYPE_CHECKING:
+    from bot.dialogue.engine import DialogEngine
 
 PROMPT = "you> "
 
 
 def render(message: BotMessage) -> str:
+    """A message as plain text: its text, its sources as a numbered list, its buttons as numbered choices."""
     lines = [unescape_markdown(message.text)] if message.text else []
     # A list of posts already shows each one's link: Sources would repeat it.
     if message.citations and not all(c.url in message.text for c in message.citations):
@@ -23,8 +29,9 @@ def render(message: BotMessage) -> str:
     return "\n".join(lines)
 
 
-def chat(engine, sender_id: str = "terminal", stdin=sys.stdin, stdout=sys.stdout, stream: bool | None = None,
-         on_turn=lambda step, result: None) -> None:
+def chat(engine: DialogEngine, sender_id: str = "terminal", stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+         stream: bool | None = None,
+         on_turn: Callable[[dict, TurnResult], None] = lambda step, result: None) -> None:
     """Hold a conversation until end of input or "/quit". A number picks a button of the last message.
     `on_turn(step, result)` sees each turn: step is {"user": text} or {"click": button label}."""
     stream = stdout.isatty() if stream is None else stream
@@ -61,7 +68,7 @@ def chat(engine, sender_id: str = "terminal", stdin=sys.stdin, stdout=sys.stdout
             on_turn(step, result_holder[0])
 
 
-def _show(events, stdout, stream: bool, results: list | None = None) -> list:
+def _show(events: Iterable, stdout: TextIO, stream: bool, results: list | None = None) -> list:
     buttons, drafted = [], False
     for event in events:
         if isinstance(event, Token) and stream:

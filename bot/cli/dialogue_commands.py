@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -32,7 +33,8 @@ def _nlu(args):
         raise UsageError(str(exc)) from None
 
 
-def cmd_parse(args) -> int:
+def cmd_parse(args: argparse.Namespace) -> int:
+    """`blogbot parse`: print the intent and entities of a text (or of each stdin line, --jsonl)."""
     if args.jsonl and args.text:
         raise UsageError("give either a TEXT or --jsonl (texts on stdin), not both")
     if not args.jsonl and not (args.text or "").strip():
@@ -69,7 +71,8 @@ def _assistant(args):
         raise UsageError(str(exc)) from None
 
 
-def cmd_chat(args) -> int:
+def cmd_chat(args: argparse.Namespace) -> int:
+    """`blogbot chat`: hold a conversation in the terminal, optionally saved as a test script."""
     from bot.channels.terminal import chat
 
     engine = _assistant(args).engine
@@ -87,7 +90,8 @@ def cmd_chat(args) -> int:
     return 0
 
 
-def cmd_test(args) -> int:
+def cmd_test(args: argparse.Namespace) -> int:
+    """`blogbot test`: run the scripted conversations; 1 if any failed."""
     from pathlib import Path
 
     from bot.testing.runner import Engines, error_result, run_script, write_junit
@@ -133,7 +137,8 @@ def _report(result, as_json: bool) -> None:
         print(format_result(result), flush=True)
 
 
-def cmd_actions(args) -> int:
+def cmd_actions(args: argparse.Namespace) -> int:
+    """`blogbot actions`: run the rasa-sdk action server until interrupted."""
     from actions import build_executor
     from bot.assistant import build_knowledge
     from bot.dialogue.action_server import serve_actions
@@ -150,7 +155,8 @@ def cmd_actions(args) -> int:
     return 0
 
 
-def cmd_serve(args) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`blogbot serve`: run the web chat API, widget, demo page (and Slack events) until interrupted."""
     from bot.assistant import build
     from bot.channels.server import build_app, serve
     from knowledge.corpus.index import IndexUnavailable
@@ -173,7 +179,8 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def cmd_slack(args) -> int:
+def cmd_slack(args: argparse.Namespace) -> int:
+    """`blogbot slack --socket`: run the Slack app in Socket Mode until interrupted."""
     if not args.socket:
         raise UsageError("Slack's HTTP mode runs inside `blogbot serve` (POST /slack/events); "
                          "use `blogbot slack --socket` for Socket Mode")
@@ -191,7 +198,8 @@ def cmd_slack(args) -> int:
     return 0
 
 
-def cmd_eval_nlu(args) -> int:
+def cmd_eval_nlu(args: argparse.Namespace) -> int:
+    """`blogbot eval nlu`: score the NLU by cross-validation (and on held-out utterances, if given)."""
     from bot.nlu.evaluation import UtteranceFileError, cross_validate, evaluate_nlu, load_utterances
 
     try:
@@ -223,7 +231,9 @@ def cmd_eval_nlu(args) -> int:
     return 0
 
 
-def add_commands(commands, common, evaluate_kinds) -> None:
+def add_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+                 evaluate_kinds: argparse._SubParsersAction) -> None:
+    """Add the dialogue commands to `commands` (the parser's sub-commands) and `eval nlu` to `evaluate_kinds`."""
     parse = commands.add_parser("parse", parents=[common], help="intent and entities of a text (NLU only)")
     parse.add_argument("text", nargs="?")
     parse.add_argument("--json", action="store_true", help="one JSON object")

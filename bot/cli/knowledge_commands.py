@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ from knowledge.markup import unicode_problem, valid_unicode
 from bot.cli.common import UsageError, checked_settings, data_dir_of, progress, retriever_of, stderr
 
 
-def cmd_ingest(args) -> int:
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """`blogbot ingest`: index a blog folder (only what changed); 1 if another ingest is running."""
     from knowledge.corpus.blog_reader import BlogError
     from knowledge.corpus.ingest import IngestBusy, ingest
 
@@ -28,7 +30,8 @@ def cmd_ingest(args) -> int:
     return 0
 
 
-def cmd_adapt(args) -> int:
+def cmd_adapt(args: argparse.Namespace) -> int:
+    """`blogbot adapt`: fine-tune the embedding model to the blog and re-embed (or --undo it); 1 if busy."""
     from knowledge.adaptation import AdaptError, adapt, undo
     from knowledge.corpus.index import IndexUnavailable
     from knowledge.corpus.ingest import IngestBusy
@@ -61,7 +64,8 @@ def _print_hits(query: str, hits, as_json: bool) -> None:
         print(f"{number}. {hit.post.title} ({hit.post.date})\n   {hit.post.url}\n   {hit.snippet}\n")
 
 
-def cmd_search(args) -> int:
+def cmd_search(args: argparse.Namespace) -> int:
+    """`blogbot search`: print the posts found for a query (or for each stdin line, --jsonl)."""
     from knowledge.search.retrieval import QueryError
 
     if args.jsonl and args.query:
@@ -104,7 +108,8 @@ def _questions(args) -> list[dict]:
         raise UsageError(str(exc)) from None
 
 
-def cmd_eval_answers(args) -> int:
+def cmd_eval_answers(args: argparse.Namespace) -> int:
+    """`blogbot eval answers`: score the answers to a question set."""
     from knowledge.evaluation import evaluate_answers
 
     questions = _questions(args)
@@ -119,7 +124,8 @@ def cmd_eval_answers(args) -> int:
     return 0
 
 
-def cmd_eval_sets(args) -> int:
+def cmd_eval_sets(args: argparse.Namespace) -> int:
+    """`blogbot eval sets`: one table of scores over several question sets, each on its own index."""
     import logging
 
     from knowledge.evaluation import QuestionFileError, evaluate_sets, format_table, parse_eval_set
@@ -143,7 +149,8 @@ def cmd_eval_sets(args) -> int:
     return 0
 
 
-def cmd_eval_synth(args) -> int:
+def cmd_eval_synth(args: argparse.Namespace) -> int:
+    """`blogbot eval synth`: write a question set made from the indexed blog."""
     from knowledge.corpus.embedder import get_embedder
     from knowledge.settings import SettingsError
     from knowledge.synthetic import SynthError, load_synth_config, synthesize, write_questions
@@ -173,7 +180,8 @@ def cmd_eval_synth(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
+def cmd_eval(args: argparse.Namespace) -> int:
+    """`blogbot eval retrieval`: score each search mode on a question set."""
     from knowledge.evaluation import evaluate_retrieval
 
     results = evaluate_retrieval(retriever_of(args), _questions(args))
@@ -214,7 +222,8 @@ def _print_answer(answer, as_json: bool, streamed: bool) -> None:
         print(f"  - {citation.title} — {citation.url}")
 
 
-def cmd_ask(args) -> int:
+def cmd_ask(args: argparse.Namespace) -> int:
+    """`blogbot ask`: answer a question from the blog, with citations (or each stdin line, --jsonl)."""
     from knowledge.answers.composer import Final, Token
 
     if args.jsonl and args.question:
@@ -239,7 +248,8 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def add_commands(commands, common):
+def add_commands(commands: argparse._SubParsersAction,
+                 common: argparse.ArgumentParser) -> argparse._SubParsersAction:
     """Add the knowledge commands to `commands` (the parser's sub-commands); returns `eval`'s kinds,
     to which the dialogue commands add `eval nlu`."""
     ingest = commands.add_parser("ingest", parents=[common], help="index a blog folder (incremental)")
@@ -271,6 +281,12 @@ def add_commands(commands, common):
     ask.add_argument("--jsonl", action="store_true", help="questions from stdin, one JSON line out per question")
     ask.set_defaults(func=cmd_ask)
 
+    return _add_eval_commands(commands, common)
+
+
+def _add_eval_commands(commands: argparse._SubParsersAction,
+                       common: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    """Add `eval` and its kinds (retrieval, answers, sets, synth) to `commands`; returns the kinds."""
     evaluate = commands.add_parser("eval", help="measure quality on a question set")
     kinds = evaluate.add_subparsers(dest="kind", required=True, metavar="KIND")
     retrieval = kinds.add_parser("retrieval", parents=[common], help="hit@1, hit@5, recall@5, MRR@10 per search mode")

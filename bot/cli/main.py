@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from bot.cli import dialogue_commands, knowledge_commands
+from bot.cli import dialogue_commands, knowledge_commands, watson_commands
 from bot.cli.common import UsageError, stderr
 from knowledge.markup import unicode_problem
 
@@ -20,10 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     kinds = knowledge_commands.add_commands(commands, common)
     dialogue_commands.add_commands(commands, common, kinds)
+    watson_commands.add_commands(commands, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command `argv` (default: the process's arguments) names; return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if hasattr(sys.stdin, "reconfigure"):

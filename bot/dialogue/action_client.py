@@ -25,9 +25,16 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import httpx
+
+from knowledge.threads import LoopToThread
+
+if TYPE_CHECKING:
+    from rasa_sdk.executor import ActionExecutor
+
+    from knowledge.settings import DialogSettings
 
 log = logging.getLogger(__name__)
 _POLL_S = 0.1      # how often a waiting call looks at its cancel event
@@ -60,7 +67,8 @@ class ActionDeadlines:
     total_s: float = 30.0
 
     @classmethod
-    def from_settings(cls, dialog) -> "ActionDeadlines":
+    def from_settings(cls, dialog: DialogSettings) -> "ActionDeadlines":
+        """The deadlines the dialog settings give (action_first_event_s, action_notice_s, action_timeout_s)."""
         return cls(dialog.action_first_event_s, dialog.action_notice_s, dialog.action_timeout_s)
 
 
@@ -68,7 +76,7 @@ class CircuitBreaker:
     """After `failures` calls in a row that time out or cannot connect, calls fail at once for
     `cooldown_s`; then one call is let through to try again (and closes the breaker if it works)."""
 
-    def __init__(self, failures: int = 3, cooldown_s: float = 15.0, clock=time.monotonic):
+    def __init__(self, failures: int = 3, cooldown_s: float = 15.0, clock: Callable[[], float] = time.monotonic):
         self.failures, self.cooldown_s, self.clock = max(1, failures), cooldown_s, clock
         self._count = 0
         self._open_until = 0.0
@@ -77,6 +85,7 @@ class CircuitBreaker:
 
     @property
     def is_open(self) -> bool:
+        """Whether calls fail at once now (too many failures; the cooldown or a trial call not over)."""
         with self._lock:
             return self._count >= self.failures and (self.clock() < self._open_until or self._trying)
 
@@ -99,16 +108,6 @@ class CircuitBreaker:
                 self._count += 1
                 if self._count >= self.failures:
                     self._open_until = self.clock() + self.cooldown_s
-
-
-class _ThreadSink:
-    """The executor's streaming sink, handing items to another thread."""
-
-    def __init__(self, items: queue.Queue):
-        self.items = items
-
-    async def put(self, item: dict) -> None:
-        self.items.put(item)
 
 
 class _Guarded:
@@ -182,17 +181,19 @@ def _until_done(items: queue.Queue, deadlines: ActionDeadlines, action: str, can
 class InProcessActionClient(_Guarded):
     """Runs actions on one event loop of its own (a background thread), like an action server would."""
 
-    def __init__(self, executor, timeout_s: float | None = None, deadlines: ActionDeadlines | None = None,
-                 breaker: CircuitBreaker | None = None):
+    def __init__(self, executor: ActionExecutor, timeout_s: float | None = None,
+                 deadlines: ActionDeadlines | None = None, breaker: CircuitBreaker | None = None):
         super().__init__(deadlines or ActionDeadlines(total_s=timeout_s or 30.0), breaker)
         self.executor = executor        # rasa-sdk's ActionExecutor, its actions given the blog's knowledge
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, name="actions-loop", daemon=True).start()
 
     def action_names(self) -> list[str]:
+        """The names of the executor's actions, sorted."""
         return sorted(self.executor.actions)
 
     def run(self, payload: dict, cancel: threading.Event | None = None) -> Iterator[dict]:
+        """Call the action `payload` names; yields the call's items (see the module docstring)."""
         return self._guard(self._run(payload, cancel))
 
     def _run(self, payload: dict, cancel: threading.Event | None) -> Iterator[dict]:
@@ -202,7 +203,7 @@ class InProcessActionClient(_Guarded):
         async def work() -> None:
             items.put({"event": "_accepted"})     # the loop is alive and took the call
             try:
-                await self.executor.run(payload, sink=_ThreadSink(items))
+                await self.executor.run(payload, sink=LoopToThread(items))
             except Exception:   # reported through the stream_error item the executor put first
                 log.debug("action %s raised", payload.get("next_action"), exc_info=True)
             items.put({"event": "_finished"})
@@ -225,6 +226,7 @@ class HttpActionClient(_Guarded):
         self._streams = True
 
     def run(self, payload: dict, cancel: threading.Event | None = None) -> Iterator[dict]:
+        """Call the action `payload` names; yields the call's items (see the module docstring)."""
         return self._guard(self._run(payload, cancel))
 
     def _run(self, payload: dict, cancel: threading.Event | None) -> Iterator[dict]:
@@ -298,6 +300,7 @@ class HttpActionClient(_Guarded):
         raise ActionError(f"action {action}: the action server closed the stream without a result")
 
     def close(self) -> None:
+        """Close the HTTP client and its connections."""
         self._client.close()
 
 

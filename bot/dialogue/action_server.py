@@ -8,11 +8,17 @@ import asyncio
 import contextlib
 import json
 import logging
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from rasa_sdk.executor import ActionExecutor
+    from sanic import Sanic
 
 log = logging.getLogger(__name__)
 
 
-def create_action_app(executor):
+def create_action_app(executor: ActionExecutor) -> Sanic:
+    """rasa-sdk's action server app for `executor`, plus the streaming route `POST /webhook/stream`."""
     from rasa_sdk.endpoint import create_app
     from sanic import response
 
@@ -57,7 +63,7 @@ def create_action_app(executor):
     return app
 
 
-def serve_actions(executor, host: str, port: int, ready=lambda: None) -> None:
+def serve_actions(executor: ActionExecutor, host: str, port: int, ready: Callable[[], None] = lambda: None) -> None:
     """Run the action server for `executor` (its actions built with their knowledge) until interrupted."""
     from sanic import Sanic
 

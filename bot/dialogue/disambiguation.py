@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from bot.dialogue.config import DialogNode
 from bot.nlu.parser import Parse
+from knowledge.settings import NluSettings
 
 
-def disambiguation_options(parse: Parse, nodes: list[DialogNode], nlu_settings) -> list[DialogNode]:
+def disambiguation_options(parse: Parse, nodes: list[DialogNode], nlu_settings: NluSettings) -> list[DialogNode]:
     """The nodes (with titles) of the intents within `nlu_settings.disambiguation_margin` of the top
     one, best first; none unless there are at least two."""
     if not parse.intent or len(parse.intent_ranking) < 2 or parse.confidence >= 0.999:

@@ -8,41 +8,43 @@ the rasa-sdk protocol, whose `SlotSet` events update the context.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
-import random
 import re
 import threading
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 from bot.dialogue import rasa_payload
-from bot.dialogue.action_client import ActionCancelled, ActionError, ActionSlow
-from bot.dialogue.config import DialogConfig, DialogNode, Slot
+from bot.dialogue.action_client import (ActionCancelled, ActionError, ActionSlow, HttpActionClient,
+                                        InProcessActionClient)
+from bot.dialogue.config import DialogConfig, DialogNode
 from bot.dialogue.disambiguation import disambiguation_options
+from bot.dialogue.flow import DialogFlow
 from bot.dialogue.followups import FollowupRule, match_followup, rewrite_question
 from bot.dialogue.messages import BotMessage, Button, Notice, Token, TurnResult
 from bot.dialogue.sessions import Sessions
-from bot.dialogue.turn import Turn, fill_variables, has_variable
+from bot.dialogue.turn import Turn
 from bot.nlu.parser import Nlu, Parse
 from bot.nlu.system_entities import Entity
-from bot.dialogue.tracker_store import Conversation
-from knowledge.markup import escape_markdown, valid_unicode
+from bot.dialogue.tracker_store import Conversation, MemoryTrackerStore, SqliteTrackerStore
+from knowledge.markup import valid_unicode
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[\w-]+)(?P<entities>\{.*\})?\s*$", re.S)
 NONE_OF_THE_ABOVE = "anything_else"
-_MAX_JUMPS = 10
-_MAX_SLOT_TRIES = 3
 
 
 class DialogEngine:
     """Runs turns. `actions` is an action client (in-process or HTTP); `store` a tracker store."""
 
-    def __init__(self, config: DialogConfig, nlu: Nlu, actions, store, settings: Settings,
-                 followups: list[FollowupRule] = (), clock=time.time, today=None):
+    def __init__(self, config: DialogConfig, nlu: Nlu, actions: InProcessActionClient | HttpActionClient,
+                 store: MemoryTrackerStore | SqliteTrackerStore, settings: Settings,
+                 followups: list[FollowupRule] = (), clock: Callable[[], float] = time.time,
+                 today: dt.date | None = None):
         self.config = config
         self.nlu = nlu
         self.actions = actions
@@ -53,7 +55,8 @@ class DialogEngine:
         self.today = today
         self.sessions = Sessions(store, settings.dialog.session_timeout_minutes, config.context, clock)
         self._domain: dict | None = None        # rasa's domain for the actions, made on the first call
-        known = {n.action for n in config.nodes if n.action}
+        self.flow = DialogFlow(config, self._say, self._call_action, settings.dialog.skill_fallback)
+        known = {n.action for n in config.walk() if n.action}
         names = getattr(actions, "action_names", None)
         if names:
             missing = known - set(names())
@@ -63,6 +66,7 @@ class DialogEngine:
     # -- conversations ---------------------------------------------------------------------------
 
     def reset(self, sender_id: str) -> None:
+        """Forget the sender's conversation: the next message starts a new one."""
         self.store.delete(sender_id)
 
     def has_conversation(self, sender_id: str) -> bool:
@@ -105,14 +109,14 @@ class DialogEngine:
         text = valid_unicode(text) if text is not None else None    # channels refuse it; never a crash here
         with self.sessions.lock_for(sender_id):
             conversation, new_session = self.sessions.open(sender_id)
+            now = dt.datetime.combine(self.today, dt.datetime.now().time()) if self.today else None
             turn = Turn(conversation, Parse("", None, 0.0, []), welcome=welcome,
-                         start=conversation.turns == 0, cancel=cancel)
+                        start=conversation.turns == 0, cancel=cancel, now=now)
             try:
                 if welcome:
-                    node = next((n for n in self.config.nodes if n.condition.evaluate(turn)), None)
-                    if node is not None and "welcome" in node.condition.source:
-                        yield from self._run_node(node, turn)
-                        yield from turn.messages
+                    yield from self.flow.welcome(turn)
+                    yield from turn.messages
+                    conversation.turns += 1     # the opening is the conversation's first turn, as in Watson
                 else:
                     yield from self._turn(turn, text or "")
                     conversation.turns += 1
@@ -137,17 +141,15 @@ class DialogEngine:
                                                               "confidence": turn.parse.confidence},
                                                    "entities": [e.as_json() for e in turn.parse.entities]}})
         self._note_entities(turn)
-        if pending.get("kind") == "slot":
-            yield from self._continue_slot(turn, pending)
-        else:
+        options = []
+        if pending.get("kind") != "slot" and self.settings.nlu.disambiguation_enabled \
+                and not turn.parse.text.startswith("/"):
+            options = disambiguation_options(turn.parse, list(self.config.walk()), self.settings.nlu)
+        if options:
             conversation.pending = None
-            options = disambiguation_options(turn.parse, self.config.nodes, self.settings.nlu) if not turn.parse.text.startswith("/") else []
-            if options:
-                self._ask_which(turn, options)
-            else:
-                node = self._select(turn)
-                if node is not None:
-                    yield from self._run_node(node, turn)
+            self._ask_which(turn, options)
+        else:
+            yield from self.flow.respond(turn, pending if pending.get("kind") != "disambiguation" else None)
         if turn.parse.intent not in ("feedback_positive", "feedback_negative") and turn.messages:
             last = turn.messages[-1]
             conversation.context["last_answer"] = {"id": last.id, "question": text, "text": last.text}
@@ -197,15 +199,7 @@ class DialogEngine:
             context["topic"] = str(topic.value)
             context["topic_text"] = parse.text[topic.start:topic.end] if topic.end > topic.start else str(topic.value)
 
-    # -- node selection -------------------------------------------------------------------------
-
-    def _select(self, turn: Turn, skip: DialogNode | None = None) -> DialogNode | None:
-        for node in self.config.nodes:
-            if node is skip or "welcome" == node.condition.source.strip():
-                continue
-            if node.condition.evaluate(turn):
-                return node
-        return None
+    # -- "Did you mean…" --------------------------------------------------------------------------
 
     def _ask_which(self, turn: Turn, options: list[DialogNode]) -> None:
         buttons = [Button(n.title, f"/{n.intents()[0]}") for n in options]
@@ -213,122 +207,6 @@ class DialogEngine:
         turn.conversation.pending = {"kind": "disambiguation", "text": turn.parse.text}
         turn.node = "disambiguation"
         self._say(turn, BotMessage(self.config.messages["disambiguation"], buttons=buttons))
-
-    # -- running nodes --------------------------------------------------------------------------
-
-    def _run_node(self, node: DialogNode, turn: Turn, depth: int = 0) -> Iterator:
-        turn.node = node.id
-        context = turn.conversation.context
-        if node.slots:
-            for slot in node.slots:
-                context.pop(slot.variable, None)
-            if not self._fill_slots(node, turn):
-                return
-        yield from self._perform(node, turn, depth)
-
-    def _perform(self, node: DialogNode, turn: Turn, depth: int = 0) -> Iterator:
-        """A node's context, response, action and jump (its slots are filled)."""
-        turn.node = node.id
-        context = turn.conversation.context
-        for name, value in node.context.items():
-            context[name] = value
-        if node.response and (node.response.texts or node.response.buttons):
-            # A button's label and value are text, shown and sent as they are: $variables are not escaped.
-            buttons = [Button(fill_variables(label, context), fill_variables(value, context))
-                       for label, value in node.response.buttons]
-            # A button naming a variable the context does not hold ($example_question of an empty blog) is not offered.
-            buttons = [button for button in buttons if not has_variable(button.title + button.payload)]
-            self._say(turn, BotMessage(self._response_text(node, turn) if node.response.texts else "", buttons=buttons))
-        if node.action:
-            yield from self._call_action(node.action, turn)
-            if turn.cancel is not None and turn.cancel.is_set():
-                return
-        if node.jump_to:
-            if depth >= _MAX_JUMPS:
-                log.error("dialog: jump_to loop at node %s, stopped", node.id)
-                return
-            yield from self._run_node(self.config.node(node.jump_to), turn, depth + 1)
-
-    def _response_text(self, node: DialogNode, turn: Turn) -> str:
-        response = node.response
-        texts = response.texts
-        if response.selection == "multiline":
-            text = "\n".join(texts)
-        elif response.selection == "random":
-            text = random.choice(texts)
-        else:
-            counters = turn.conversation.context.setdefault("_responses", {})
-            index = counters.get(node.id, 0)
-            text = texts[min(index, len(texts) - 1)]
-            counters[node.id] = index + 1
-        # Context values may hold a reader's words: they are text, never markup.
-        return fill_variables(text, turn.conversation.context, escape_markdown)
-
-    # -- slots ----------------------------------------------------------------------------------
-
-    def _slot_value(self, slot: Slot, turn: Turn) -> tuple[str, Entity] | None:
-        if not slot.check_for.evaluate(turn):
-            return None
-        for name in slot.check_for.references():
-            entity = turn.parse.entity(name)
-            if entity is not None:
-                return name, entity
-        return None
-
-    def _fill_slots(self, node: DialogNode, turn: Turn, accept_text_for: Slot | None = None) -> bool:
-        """Fill what this turn can; ask for the first missing slot. True when all are filled."""
-        context = turn.conversation.context
-        for slot in node.slots:
-            if context.get(slot.variable) is not None:
-                continue
-            found = self._slot_value(slot, turn)
-            if found:
-                name, entity = found
-                context[slot.variable] = entity.value
-                context[f"{slot.variable}_entity"] = name
-                context[f"{slot.variable}_text"] = (turn.parse.text[entity.start:entity.end]
-                                                   if entity.end > entity.start else str(entity.value))
-                continue
-            if slot is accept_text_for and turn.parse.text.strip():
-                context[slot.variable] = turn.parse.text.strip()
-                context[f"{slot.variable}_entity"] = "text"
-                context[f"{slot.variable}_text"] = turn.parse.text.strip()
-                continue
-            turn.conversation.pending = {"kind": "slot", "node": node.id, "slot": slot.variable, "tries": 0}
-            self._say(turn, BotMessage(slot.prompt))
-            return False
-        turn.conversation.pending = None
-        return True
-
-    def _continue_slot(self, turn: Turn, pending: dict) -> Iterator:
-        conversation = turn.conversation
-        node = self.config.node(pending["node"])
-        slot = next(s for s in node.slots if s.variable == pending["slot"])
-        turn.node = node.id
-        if self._slot_value(slot, turn):
-            if self._fill_slots(node, turn):
-                yield from self._perform(node, turn)
-            return
-        digression = self._select(turn) if turn.parse.intent else None
-        if digression is not None and digression is not node and digression.digressions \
-                and digression.condition.source != "anything_else":
-            conversation.pending = None
-            yield from self._run_node(digression, turn)
-            if conversation.pending is None:       # the digression is done: back to the slot
-                conversation.pending = pending
-                self._say(turn, BotMessage(slot.prompt))
-            return
-        if slot.accept_text:
-            if self._fill_slots(node, turn, accept_text_for=slot):
-                yield from self._perform(node, turn)
-            return
-        tries = pending.get("tries", 0) + 1
-        if tries >= _MAX_SLOT_TRIES:
-            conversation.pending = None
-            self._say(turn, BotMessage(self.config.messages["slot_given_up"]))
-            return
-        conversation.pending = {**pending, "tries": tries}
-        self._say(turn, BotMessage(f"{self.config.messages['slot_retry']} {slot.prompt}".strip()))
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -366,8 +244,8 @@ class DialogEngine:
         if self._domain is None:
             self._domain = rasa_payload.domain(
                 self.nlu.intents, self.nlu.extractor.names,
-                [*self.config.context, *(s.variable for n in self.config.nodes for s in n.slots)],
-                [n.action for n in self.config.nodes if n.action], self.settings.dialog.session_timeout_minutes)
+                [*self.config.context, *(s.variable for n in self.config.walk() for s in n.slots)],
+                [n.action for n in self.config.walk() if n.action], self.settings.dialog.session_timeout_minutes)
         return rasa_payload.action_call(name, turn.conversation, turn.parse, self._domain)
 
 def _offered(conversation: Conversation, payload: str) -> bool:

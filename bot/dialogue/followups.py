@@ -17,6 +17,8 @@ _ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|there|one)\b"
 
 @dataclass
 class FollowupRule:
+    """A rule of followups.yml: patterns that, once the conversation has what it `needs`, give an intent."""
+
     name: str
     patterns: list[re.Pattern]
     needs: list[str]
@@ -27,12 +29,15 @@ class FollowupRule:
 
 @dataclass
 class Followup:
+    """A message understood as a follow-up: the rule's name, the intent and the entities it gives."""
+
     rule: str
     intent: str
     entities: list[Entity]
 
 
 def load_followup_rules(path: Path | None = None) -> list[FollowupRule]:
+    """Read followups.yml (no rules without it); a malformed rule is a SettingsError naming it."""
     path = path or config_dir() / "followups.yml"
     if not path.exists():
         return []

@@ -17,12 +17,16 @@ from knowledge.answers.output import Citation, Token  # noqa: F401
 
 @dataclass
 class Button:
+    """A button of a message: its label and the payload sent when it is pressed."""
+
     title: str
     payload: str     # sent back as the reader's next message when pressed
 
 
 @dataclass
 class BotMessage:
+    """One message of the assistant: Markdown text, its citations and buttons, and an id for feedback."""
+
     text: str
     citations: list[Citation] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
@@ -30,6 +34,7 @@ class BotMessage:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
 
     def as_json(self) -> dict:
+        """The message as a JSON-ready dict."""
         data = asdict(self)
         data["citations"] = [c.as_json() for c in self.citations]
         return data
@@ -44,6 +49,8 @@ class Notice:
 
 @dataclass
 class TurnResult:
+    """How a turn ended: what was understood, the messages, the context after it, the node that ran."""
+
     sender_id: str
     text: str
     intent: str | None
@@ -55,6 +62,7 @@ class TurnResult:
     new_session: bool = False
 
     def as_json(self) -> dict:
+        """The turn as a JSON-ready dict."""
         return {"sender_id": self.sender_id, "text": self.text, "intent": self.intent,
                 "confidence": round(self.confidence, 4), "entities": self.entities, "node": self.node,
                 "messages": [m.as_json() for m in self.messages], "context": self.context,

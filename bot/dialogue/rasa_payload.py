@@ -3,6 +3,8 @@ tracker: slots, latest message, events; the domain), and the messages and slots 
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from bot.dialogue.messages import BotMessage, Button, Citation
 from bot.dialogue.tracker_store import Conversation
 from bot.nlu.parser import Parse
@@ -37,7 +39,8 @@ def action_call(name: str, conversation: Conversation, parse: Parse, domain: dic
     }
 
 
-def domain(intents, entities: list[str], slots: list[str], actions: list[str], session_minutes: float) -> dict:
+def domain(intents: Iterable[str], entities: list[str], slots: list[str], actions: list[str],
+           session_minutes: float) -> dict:
     """rasa's domain for the actions: the intents, entities, slots (every one `any`) and actions."""
     return {
         "version": "3.1",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from bot.dialogue.tracker_store import Conversation
+from bot.dialogue.tracker_store import Conversation, MemoryTrackerStore, SqliteTrackerStore
 
 GRACE_S = 86400     # conversations are deleted a day after their timeout: a late reader still starts afresh
 
@@ -14,7 +14,8 @@ GRACE_S = 86400     # conversations are deleted a day after their timeout: a lat
 class Sessions:
     """The conversations of one tracker store."""
 
-    def __init__(self, store, timeout_minutes: float, initial_context: dict, clock: Callable[[], float]):
+    def __init__(self, store: MemoryTrackerStore | SqliteTrackerStore, timeout_minutes: float, initial_context: dict,
+                 clock: Callable[[], float]):
         self.store = store
         self.timeout_s = timeout_minutes * 60
         self.initial_context = initial_context

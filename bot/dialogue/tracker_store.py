@@ -17,41 +17,52 @@ from knowledge.sqlite import ThreadConnections
 
 @dataclass
 class Conversation:
+    """One sender's conversation: its times, context, recent events, open question and turn count."""
+
     sender_id: str
     started_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     context: dict = field(default_factory=dict)      # Watson context variables = rasa-sdk slots
     events: list = field(default_factory=list)       # rasa-sdk style events: user, bot, slot
-    pending: dict | None = None                      # a slot being filled or a "Did you mean…" open
+    pending: dict | None = None                      # where the dialog waits: a slot, a node's children, "Did you mean…"
+    stack: list = field(default_factory=list)        # digressions to come back from: [{pending, node}]
     turns: int = 0
 
     def to_json(self) -> str:
+        """The conversation as a JSON text (what the stores keep)."""
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> "Conversation":
+        """The conversation a `to_json` text holds."""
         return cls(**json.loads(text))
 
 
 class MemoryTrackerStore:
+    """Conversations in a dict of this process (tests, `tracker_store: memory`); gone on restart."""
+
     def __init__(self):
         self._items: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def load(self, sender_id: str) -> Conversation | None:
+        """The sender's conversation, or None."""
         with self._lock:
             raw = self._items.get(sender_id)
         return Conversation.from_json(raw) if raw else None
 
     def save(self, conversation: Conversation) -> None:
+        """Keep the conversation, replacing the sender's previous one."""
         with self._lock:
             self._items[conversation.sender_id] = conversation.to_json()
 
     def delete(self, sender_id: str) -> None:
+        """Forget the sender's conversation."""
         with self._lock:
             self._items.pop(sender_id, None)
 
     def prune(self, older_than: float) -> int:
+        """Forget conversations idle since before `older_than` (a clock value); return how many."""
         with self._lock:
             old = [k for k, v in self._items.items() if Conversation.from_json(v).updated_at < older_than]
             for key in old:
@@ -73,6 +84,7 @@ class SqliteTrackerStore:
         return self._connections.get()
 
     def load(self, sender_id: str) -> Conversation | None:
+        """The sender's conversation, or None (also for a row an incompatible version wrote)."""
         row = self._conn().execute("SELECT state FROM conversations WHERE sender_id = ?", (sender_id,)).fetchone()
         if not row:
             return None
@@ -82,12 +94,14 @@ class SqliteTrackerStore:
             return None        # a row from an incompatible version: start afresh
 
     def save(self, conversation: Conversation) -> None:
+        """Write the conversation, replacing the sender's previous one."""
         with self._conn() as conn:
             conn.execute("INSERT INTO conversations (sender_id, updated_at, state) VALUES (?, ?, ?) "
                          "ON CONFLICT(sender_id) DO UPDATE SET updated_at = excluded.updated_at, state = excluded.state",
                          (conversation.sender_id, conversation.updated_at, conversation.to_json()))
 
     def delete(self, sender_id: str) -> None:
+        """Forget the sender's conversation."""
         with self._conn() as conn:
             conn.execute("DELETE FROM conversations WHERE sender_id = ?", (sender_id,))
 
@@ -97,7 +111,8 @@ class SqliteTrackerStore:
             return conn.execute("DELETE FROM conversations WHERE updated_at < ?", (older_than,)).rowcount
 
 
-def open_tracker_store(kind: str, data_dir: Path):
+def open_tracker_store(kind: str, data_dir: Path) -> MemoryTrackerStore | SqliteTrackerStore:
+    """The tracker store `kind` names (memory or sqlite, the latter in `data_dir`); ValueError otherwise."""
     if kind == "memory":
         return MemoryTrackerStore()
     if kind == "sqlite":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
+from bot.dialogue.expressions import Mention, Scope
 from bot.dialogue.messages import BotMessage
 from bot.dialogue.tracker_store import Conversation
 from bot.nlu.parser import Parse
@@ -25,26 +28,23 @@ class Turn:
     node: str | None = None
     new_topic: str | None = None        # "what about X?": the topic the follow-up moves to
     cancel: threading.Event | None = None   # set when the reader has gone: stop the turn
+    now: dt.datetime | None = None       # the clock conditions see (None: the real one)
 
-    # -- TurnFacts for conditions ------------------------------------------------------------
-    def intent_is(self, name: str) -> bool:
-        return self.parse.intent == name
-
-    def entity_value(self, name: str):
-        entity = self.parse.entity(name)
-        return entity.value if entity else None
-
-    def entity_has(self, name: str, value: str) -> bool:
-        return any(e.entity == name and str(e.value).lower() == value.lower() for e in self.parse.entities)
-
-    def variable(self, name: str):
-        return self.conversation.context.get(name)
-
-    def flag(self, name: str) -> bool:
-        return {"anything_else": True, "welcome": self.welcome, "conversation_start": self.start}.get(name, False)
+    def scope(self) -> Scope:
+        """The turn as Watson's expressions see it: context, input, entities, intents and flags. The NLU
+        has applied the intent threshold already: no intent above it means `irrelevant`."""
+        parse = self.parse
+        intents = [(parse.intent, parse.confidence)] + [(n, c) for n, c in parse.intent_ranking if n != parse.intent] \
+            if parse.intent else []
+        mentions = [Mention(e.entity, e.value, e.literal or parse.text[e.start:e.end], e.start, e.end, e.confidence,
+                            list(e.groups)) for e in parse.entities]
+        irrelevant = not self.welcome and bool(parse.text) and (parse.intent is None or parse.irrelevant)
+        flags = {"anything_else": True, "welcome": self.welcome, "conversation_start": self.start,
+                 "irrelevant": irrelevant}
+        return Scope(self.conversation.context, parse.text, mentions, intents, self.now, flags, intent_threshold=0.0)
 
 
-def fill_variables(text: str, context: dict, escape=str) -> str:
+def fill_variables(text: str, context: dict, escape: Callable[[str], str] = str) -> str:
     """`text` with each $variable the context holds replaced by its value (passed through `escape`)."""
     return _VARIABLE.sub(lambda m: escape(str(context[m.group(1)])) if context.get(m.group(1)) is not None
                          else m.group(0), text)

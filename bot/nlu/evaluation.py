@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-NO_INTENT = "(none)"   # below the confidence threshold: the anything_else node takes the turn
+if TYPE_CHECKING:
+    from bot.nlu.parser import Nlu
+
+NO_INTENT = "(none)"   # below the confidence threshold, or a counterexample: the anything_else node takes the turn
 
 
 class UtteranceFileError(ValueError):
-    pass
+    """An utterance file that cannot be read or is malformed; the message says where."""
 
 
 def load_utterances(path: str | Path) -> list[dict]:
@@ -52,7 +56,7 @@ def score(pairs: list[tuple[str, str]]) -> dict:
             "confusions": [{"gold": g, "predicted": p, "count": c} for (g, p), c in confusions.most_common()]}
 
 
-def evaluate_nlu(nlu, utterances: list[dict]) -> dict:
+def evaluate_nlu(nlu: Nlu, utterances: list[dict]) -> dict:
     """Score the NLU on held-out utterances: with the threshold (what the dialog sees) and top-1."""
     parses = [nlu.parse(u["text"]) for u in utterances]
     with_threshold = score([(u["intent"], p.intent or NO_INTENT) for u, p in zip(utterances, parses)])
@@ -65,9 +69,12 @@ def evaluate_nlu(nlu, utterances: list[dict]) -> dict:
     return with_threshold
 
 
-def cross_validate(nlu, folds: int = 5) -> dict:
-    """k-fold cross-validation over the configured examples (top-1, no threshold)."""
+def cross_validate(nlu: Nlu, folds: int = 5) -> dict:
+    """k-fold cross-validation over the configured examples (top-1, no threshold; an example the
+    counterexamples win counts as NO_INTENT)."""
+    from bot.nlu.intents import COUNTEREXAMPLES      # scikit-learn: only when needed
+
     results = nlu.classifier.cross_validate(folds)
-    scored = score([(gold, predicted) for _, gold, predicted, _ in results])
+    scored = score([(gold, NO_INTENT if predicted == COUNTEREXAMPLES else predicted) for _, gold, predicted, _ in results])
     scored["folds"] = folds
     return scored

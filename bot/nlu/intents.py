@@ -1,6 +1,9 @@
 """The intent classifier: logistic regression (scikit-learn) on sentence embeddings of the
 example utterances in `config/intents.yml`.
 
+Counterexamples (intents.yml `counterexamples`, Watson's inputs marked irrelevant) are trained as one
+more class, COUNTEREXAMPLES; when it ranks first the input is irrelevant. The rankings shown leave it out.
+
 The examples' embeddings are cached in `<data dir>/nlu/`, keyed by the examples and the
 embedding model, so a restart trains in well under a second.
 """
@@ -12,6 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -21,9 +25,13 @@ from knowledge.settings import SettingsError, config_dir, read_config_file
 
 log = logging.getLogger(__name__)
 
+COUNTEREXAMPLES = "(counterexamples)"   # the class of the counterexamples; no intent may have this name
+
 
 @dataclass
 class Intent:
+    """An intent of intents.yml: its name, a readable label, its example utterances."""
+
     name: str
     label: str
     examples: list[str]
@@ -34,7 +42,12 @@ def load_intents(path: Path | None = None) -> dict[str, Intent]:
     path = path or config_dir() / "intents.yml"
     raw = read_config_file(path)
     intents = {}
+    if not isinstance(raw.get("intents") or {}, dict):
+        raise SettingsError(f"{path}: intents must be a mapping of intent names")
     for name, spec in (raw.get("intents") or {}).items():
+        name = str(name)
+        if name == COUNTEREXAMPLES:
+            raise SettingsError(f"{path}: {COUNTEREXAMPLES} is reserved for the counterexamples")
         if not isinstance(spec, dict) or not isinstance(spec.get("examples"), list):
             raise SettingsError(f"{path}: intent {name} needs a list of examples")
         examples = [str(e).strip() for e in spec["examples"] if str(e).strip()]
@@ -46,16 +59,29 @@ def load_intents(path: Path | None = None) -> dict[str, Intent]:
     return intents
 
 
-class IntentClassifier:
-    """Ranks the intents for a text. `encode` maps texts to unit vectors (the embedder)."""
+def load_counterexamples(path: Path | None = None) -> list[str]:
+    """The counterexamples of intents.yml (`counterexamples`: texts that match no intent), in order."""
+    path = path or config_dir() / "intents.yml"
+    raw = read_config_file(path).get("counterexamples") or []
+    if not isinstance(raw, list) or any(isinstance(t, (dict, list)) for t in raw):
+        raise SettingsError(f"{path}: counterexamples must be a list of texts")
+    return list(dict.fromkeys(str(t).strip() for t in raw if t is not None and str(t).strip()))
 
-    def __init__(self, intents: dict[str, Intent], encode, cache_dir: Path | None = None,
-                 model_name: str = "", regularization: float = 8.0):
+
+class IntentClassifier:
+    """Ranks the intents for a text. `encode` maps texts to unit vectors (the embedder); the
+    `counterexamples` are trained as the class COUNTEREXAMPLES (their texts come after the examples)."""
+
+    def __init__(self, intents: dict[str, Intent], encode: Callable[[list[str]], np.ndarray],
+                 cache_dir: Path | None = None, model_name: str = "", regularization: float = 8.0,
+                 counterexamples: list[str] = ()):
         self.intents = intents
         self.encode = encode
         self.regularization = regularization
-        self.texts = [e for intent in intents.values() for e in intent.examples]
-        self.labels = np.array([intent.name for intent in intents.values() for _ in intent.examples])
+        self.counterexamples = list(counterexamples)
+        self.texts = [e for intent in intents.values() for e in intent.examples] + self.counterexamples
+        self.labels = np.array([intent.name for intent in intents.values() for _ in intent.examples]
+                               + [COUNTEREXAMPLES] * len(self.counterexamples))
         self.vectors = self._example_vectors(cache_dir, model_name)
         self.model = self._fit(self.vectors, self.labels)
 
@@ -85,11 +111,18 @@ class IntentClassifier:
         return model
 
     def rank(self, text: str) -> list[tuple[str, float]]:
-        """(intent, confidence) for every intent, best first; confidences sum to 1."""
-        vector = self.encode([text])
-        return self.rank_vectors(vector)[0]
+        """(intent, confidence) for every intent, best first; confidences sum to 1 (less the
+        counterexamples' share, when there are counterexamples)."""
+        return self.classify(text)[0]
+
+    def classify(self, text: str) -> tuple[list[tuple[str, float]], bool]:
+        """(the ranking of `rank`, whether the counterexamples came first)."""
+        ranking = self.rank_vectors(self.encode([text]))[0]
+        return [(n, c) for n, c in ranking if n != COUNTEREXAMPLES], ranking[0][0] == COUNTEREXAMPLES
 
     def rank_vectors(self, vectors: np.ndarray, model: LogisticRegression | None = None) -> list[list[tuple[str, float]]]:
+        """For each vector, (intent, confidence) of every intent, best first, by `model` (default: the
+        trained one); COUNTEREXAMPLES is one of them when there are counterexamples."""
         model = model or self.model
         probabilities = model.predict_proba(vectors)
         order = np.argsort(-probabilities, axis=1)
@@ -97,11 +130,14 @@ class IntentClassifier:
 
     def cross_validate(self, folds: int = 5, seed: int = 0) -> list[tuple[str, str, str, float]]:
         """(text, gold intent, predicted intent, confidence) for every example, each predicted by a
-        model trained without its fold."""
+        model trained without its fold (and with all counterexamples: predicted COUNTEREXAMPLES)."""
         smallest = min(len(i.examples) for i in self.intents.values())
         splitter = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=seed)
-        results: list[tuple[str, str, str, float]] = [None] * len(self.texts)  # type: ignore[list-item]
-        for train, test in splitter.split(self.vectors, self.labels):
+        examples = len(self.texts) - len(self.counterexamples)
+        always = np.arange(examples, len(self.texts))
+        results: list[tuple[str, str, str, float]] = [None] * examples  # type: ignore[list-item]
+        for train, test in splitter.split(self.vectors[:examples], self.labels[:examples]):
+            train = np.concatenate([train, always])
             model = self._fit(self.vectors[train], self.labels[train])
             for index, ranking in zip(test, self.rank_vectors(self.vectors[test], model)):
                 results[index] = (self.texts[index], str(self.labels[index]), ranking[0][0], ranking[0][1])

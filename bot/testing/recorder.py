@@ -13,12 +13,15 @@ from knowledge.files import write_text_whole
 
 
 class Recorder:
+    """Collects the turns of a chat as a test script, each expecting what the bot did."""
+
     def __init__(self, path: str | Path, name: str | None = None):
         self.path = Path(path)
         self.name = name or f"recorded {dt.datetime.now():%Y-%m-%d %H:%M}"
         self.steps: list[dict] = []
 
     def add(self, step: dict, result: TurnResult) -> None:
+        """Add a turn: the reader's step, expecting the intent, citations, buttons and abstention of `result`."""
         expected: dict = {"intent": result.intent or "anything_else"}
         cited = list(dict.fromkeys(c.permalink for m in result.messages for c in m.citations))
         if cited:

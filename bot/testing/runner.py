@@ -3,22 +3,29 @@ one line per conversation, the transcript of a failure, JUnit XML, JSON lines.""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.testing.scripts import Expectation, Script, ScriptError
 from bot.dialogue.messages import TurnResult
 from knowledge.markup import unescape_markdown
+
+if TYPE_CHECKING:
+    from bot.dialogue.engine import DialogEngine
 
 ANYTHING_ELSE = "anything_else"
 
 
 @dataclass
 class ScriptResult:
+    """How one scripted conversation went: passed or its failure, the transcript, the time it took."""
+
     name: str
     file: str
     line: int
@@ -28,13 +35,15 @@ class ScriptResult:
     seconds: float = 0.0
 
     def as_json(self) -> dict:
+        """The name, file, outcome and failure as a JSON-ready dict (`blogbot test --json`)."""
         return {"name": self.name, "file": self.file, "passed": self.passed, "failure": self.failure}
 
 
 class Engines:
     """One assistant per (data dir, settings overrides), loaded on first use and reused."""
 
-    def __init__(self, default_data_dir: Path, today=None, default_engine=None):
+    def __init__(self, default_data_dir: Path, today: dt.date | None = None,
+                 default_engine: DialogEngine | None = None):
         self.default_data_dir = Path(default_data_dir)
         self.today = today
         self._engines: dict[str, object] = {}
@@ -45,7 +54,8 @@ class Engines:
     def _key(data_dir: Path, config: dict) -> str:
         return json.dumps([str(data_dir), config], sort_keys=True)
 
-    def get(self, data_dir: Path | None, config: dict):
+    def get(self, data_dir: Path | None, config: dict) -> DialogEngine:
+        """The engine over `data_dir` (None: the default one) with the settings overrides `config`."""
         from bot.assistant import build
         from knowledge.settings import apply_overrides, load_settings
 
@@ -82,6 +92,8 @@ def run_script(script: Script, engines: Engines) -> ScriptResult:
                     result.failure += "; note: YAML reads an unquoted # as a comment, quote the label"
                 break
             said, text = f"[presses {button.title!r}]", button.payload
+        elif step.user is None:          # the opening: what the assistant says before the reader does
+            said, text = "[opens the conversation]", None
         else:
             said = text = step.user
         turn = engine.respond(sender, text)
@@ -156,11 +168,13 @@ def _short(text: str, limit: int = 200) -> str:
 
 
 def error_result(error: ScriptError) -> ScriptResult:
+    """The failed result of a malformed script file."""
     return ScriptResult(f"{error.file.name} (malformed)", str(error.file), error.line, passed=False,
                         failure=f"{error.file}:{error.line}: {error.reason}")
 
 
 def format_result(result: ScriptResult) -> str:
+    """A result as text: a PASS line, or a FAIL line with the transcript and the failure."""
     where = f"{result.file}:{result.line}"
     if result.passed:
         return f"PASS  {result.name}  ({where}, {result.seconds:.1f} s)"
@@ -171,6 +185,7 @@ def format_result(result: ScriptResult) -> str:
 
 
 def write_junit(results: list[ScriptResult], path: Path) -> None:
+    """Write the results to `path` as JUnit XML."""
     suite = ET.Element("testsuite", name="blogbot conversations", tests=str(len(results)),
                        failures=str(sum(1 for r in results if not r.passed and r.transcript is not None)),
                        time=f"{sum(r.seconds for r in results):.3f}")

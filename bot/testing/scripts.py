@@ -18,6 +18,9 @@ A file holds one conversation or a list of them:
           abstains: false
           context: {topic: tekton}     # context variables after the turn (null = unset)
       - click: "Summarize #1"          # press a button offered by the previous turn
+
+A first step with only `bot:` checks what the assistant says when the conversation opens, before the
+reader says anything (the node whose condition is welcome or conversation_start).
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ class TextMatcher:
     regex: re.Pattern | None = None
 
     @classmethod
-    def parse(cls, value, file: Path, line: int) -> "TextMatcher":
+    def parse(cls, value: object, file: Path, line: int) -> "TextMatcher":
+        """The matcher a script's value gives (/regex/flags or text); a bad regex raises ScriptError."""
         text = str(value)
         m = _REGEX.match(text)
         if not m:
@@ -64,11 +68,14 @@ class TextMatcher:
             raise ScriptError(file, line, f"bad regular expression {text}: {exc}") from None
 
     def matches(self, text: str) -> bool:
+        """Whether `text` matches the regex, or contains the plain text."""
         return bool(self.regex.search(text)) if self.regex else self.source in text
 
 
 @dataclass
 class Expectation:
+    """What a step expects of the bot's turn; None: not checked."""
+
     intent: str | None = None
     text: TextMatcher | None = None
     not_text: TextMatcher | None = None
@@ -81,6 +88,8 @@ class Expectation:
 
 @dataclass
 class Step:
+    """One step of a conversation: what the reader says or clicks, context set before, expectations."""
+
     line: int
     user: str | None = None
     click: str | None = None
@@ -90,6 +99,8 @@ class Step:
 
 @dataclass
 class Script:
+    """One scripted conversation: its name, where it is, its steps, and its data dir and settings overrides."""
+
     name: str
     file: Path
     line: int
@@ -101,7 +112,8 @@ class Script:
 class _LineLoader(yaml.SafeLoader):
     """Records the line (1-based) of every mapping under the key '__line__'."""
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        """The mapping, with its line under '__line__'."""
         mapping = super().construct_mapping(node, deep=deep)
         mapping["__line__"] = node.start_mark.line + 1
         return mapping
@@ -161,7 +173,12 @@ def _script(item, file: Path, number: int) -> Script:
     if not isinstance(config, dict):
         raise ScriptError(file, line, "config must be a mapping of settings sections")
     data_dir = item.get("data_dir")
-    return Script(name.strip(), file, line, [_step(s, file, line) for s in steps],
+    parsed = [_step(s, file, line) for s in steps]
+    for step in parsed[1:]:
+        if step.user is None and step.click is None:
+            raise ScriptError(file, step.line, "only the first step can be bot alone (the opening); "
+                                               "later steps need user or click")
+    return Script(name.strip(), file, line, parsed,
                   (file.parent / str(data_dir)).resolve() if data_dir else None, _strip_lines(config))
 
 
@@ -173,9 +190,11 @@ def _step(item, file: Path, script_line: int) -> Step:
     if unknown:
         raise ScriptError(file, line, f"unknown key(s) in a step: {', '.join(sorted(unknown))} "
                                       f"(allowed: {', '.join(sorted(STEP_KEYS))})")
-    if ("user" in item) == ("click" in item):
-        raise ScriptError(file, line, "a step needs exactly one of user or click")
-    said = item.get("user", item.get("click"))
+    if "user" in item and "click" in item:
+        raise ScriptError(file, line, "a step needs one of user or click, not both")
+    if "user" not in item and "click" not in item and "bot" not in item:
+        raise ScriptError(file, line, "a step needs user, click, or (first, for the opening) bot")
+    said = item.get("user", item.get("click", "-"))
     if not isinstance(said, (str, int, float)) or not str(said).strip():
         raise ScriptError(file, line, "user and click need a non-empty text")
     context = item.get("context") or {}

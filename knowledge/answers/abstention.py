@@ -128,7 +128,7 @@ class CoverageCheck:
         if names and len(elsewhere) == len(names) and all(
                 (self.retriever.closest_mention(question, name, closest) or 0.0) < cfg.abstain_below for name in names):
             return Gap("not_answered", _as_written(names[0], question))
-        if best < cfg.abstain_below and not self.retriever.specific_terms(question, hits[0]):
+        if best < cfg.abstain_below and not self.retriever.specific_terms(question, hits[0].post.id):
             return Gap("far")
         return None
 

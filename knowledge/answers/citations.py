@@ -76,6 +76,7 @@ class Citer:
         return part
 
     def citations(self) -> list[Citation]:
+        """The cited posts in the order of their markers, each with its sentences (and code) from the prompt."""
         cited = []
         for passage_number, number in sorted(self.order.items(), key=lambda item: item[1]):
             p = self.passages[passage_number]

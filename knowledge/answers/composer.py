@@ -13,14 +13,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Union
 
 from knowledge.answers.abstention import CoverageCheck, Gap
 from knowledge.corpus.chunking import split_sentences
 from knowledge.answers.citations import Citer
 from knowledge.corpus.embedder import get_embedder
 from knowledge.answers.evidence import EvidenceSelector, PromptPassage, choose_passages
-from knowledge.answers.generator import GeneratorError, get_generator
+from knowledge.answers.generator import GeneratorError, TextGenerator, get_generator
 from knowledge.answers.output import Citation, Token, month_year
 from knowledge.markup import escape_markdown, valid_unicode
 from knowledge.answers.prompts import Prompts, load_prompts
@@ -29,6 +29,9 @@ from knowledge.settings import Settings
 from knowledge.answers.summaries import summarize_post
 from knowledge.answers.support import SupportChecker, SupportedSentence, complete_sentences
 from knowledge.answers.voice import Voice
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class Answer:
         return self.text[len(self.intro):].strip()
 
     def as_json(self) -> dict:
+        """The answer as `blogbot ask --json` prints it."""
         def cite(c: Citation) -> dict:
             return {"title": c.title, "url": c.url, "permalink": c.permalink}
 
@@ -62,6 +66,8 @@ class Answer:
 
 @dataclass
 class Final:
+    """The last event of an answer's stream: the checked answer with its citations."""
+
     answer: Answer
 
 
@@ -72,7 +78,7 @@ class AnswerComposer:
     """Answers questions from the index in `data_dir`. Load once, reuse for every question."""
 
     def __init__(self, data_dir: str | Path, settings: Settings, prompts: Prompts | None = None,
-                 retriever: Retriever | None = None, progress=lambda message: None):
+                 retriever: Retriever | None = None, progress: Callable[[str], None] = lambda message: None):
         self.settings = settings
         self.data_dir = Path(data_dir)
         self.prompts = prompts or load_prompts()
@@ -84,7 +90,7 @@ class AnswerComposer:
         self._voice: Voice | None = None
         self.coverage = CoverageCheck(self.retriever, settings.answer)
 
-    def generator(self):
+    def generator(self) -> TextGenerator | None:
         """The configured generator, loaded on first use; None when the configuration names none
         (`backend: none`) or (logged once) when it cannot load."""
         if self.settings.generator.backend == "none":
@@ -104,6 +110,7 @@ class AnswerComposer:
         return self._voice
 
     def answer(self, question: str) -> Answer:
+        """The whole answer at once: the Final event of `stream_answer`."""
         for event in self.stream_answer(question):
             if isinstance(event, Final):
                 return event.answer
@@ -168,7 +175,8 @@ class AnswerComposer:
         cfg = self.settings.answer
         return self.retriever.search(question, k=max(cfg.posts, cfg.coverage_posts, cfg.list_posts))
 
-    def evidence_selector(self, question: str, hits: list[Hit], kind: str):
+    def evidence_selector(self, question: str, hits: list[Hit], kind: str) -> tuple[
+            list[PromptPassage], SupportChecker, EvidenceSelector, np.ndarray, dict[int, float], int | None]:
         """What the extractive answer is chosen from: the passages of the top posts, their support
         checker, the selector over their sentences, the question's vector, each passage's prior (how
         well retrieval ranked its post) and the passage the answer must start in ("when" questions:
@@ -199,41 +207,17 @@ class AnswerComposer:
             evidence = [[SupportedSentence(fallback, 1, 0.0)]]
         return passages, checker, evidence, question_vector
 
-    def _generated(self, generator, question: str, passages: list[PromptPassage], evidence, checker: SupportChecker,
-                   question_vector, citer: "Citer", timings: dict, started: float,
+    def _generated(self, generator: TextGenerator, question: str, passages: list[PromptPassage],
+                   evidence: list[list[SupportedSentence]], checker: SupportChecker, question_vector: np.ndarray,
+                   citer: Citer, timings: dict, started: float,
                    cancel: threading.Event | None = None) -> Iterator[Token]:
         """Streams the generated answer's sentences that the passages support and that speak to the
         question, each with its marker, as soon as the model finishes it. They are held back until
         they add up to `answer.min_generated_words`: with less, too little is left and nothing is
         streamed. Returns whether the generated answer was streamed."""
-        cfg = self.settings.answer
         gen_started = time.perf_counter()
-        held: list[SupportedSentence] = []
-        buffer, pieces, dropped, streaming = "", 0, 0, False
-
-        def accepted(sentence: str) -> SupportedSentence | None:
-            # The model speaking as "I" or "we" would put words in the author's mouth: such a
-            # sentence is dropped like an unsupported one (the evidence is quoted with attribution).
-            if self.voice().first_person(sentence):
-                return None
-            return checker.check(sentence, question_vector, cfg.answer_similarity)
-
-        def release() -> Iterator[Token]:
-            nonlocal held, streaming
-            if streaming or sum(len(s.text.split()) for s in held) >= cfg.min_generated_words:
-                streaming = True
-                for sentence in held:
-                    timings.setdefault("first_sentence_s", time.perf_counter() - started)
-                    yield Token(citer.add([sentence]))
-                held = []
-
-        def out_of_reach() -> bool:
-            """Too few tokens are left for the held back sentences to reach `min_generated_words`
-            (every word takes at least one token, and a piece at least one token): the reader gets
-            the extractive answer now instead of after the model's last token."""
-            words = sum(len(s.text.split()) for s in held) + len(buffer.split())
-            return not streaming and self.settings.generator.max_new_tokens - pieces < cfg.min_generated_words - words
-
+        sentences = _GeneratedSentences(citer, timings, started, self.settings.answer.min_generated_words)
+        buffer, pieces = "", 0
         try:
             with contextlib.closing(generator.stream(self._messages(question, passages, evidence), cancel)) as stream:
                 for piece in stream:
@@ -242,29 +226,36 @@ class AnswerComposer:
                         timings["first_generated_token_s"] = time.perf_counter() - started
                     done, buffer = complete_sentences(buffer + piece)
                     for sentence in done:
-                        supported = accepted(sentence)
-                        if supported is None:
-                            dropped += 1
-                            continue
-                        held.append(supported)
-                        yield from release()
-                    if out_of_reach():
+                        yield from sentences.offer(self._accepted(sentence, checker, question_vector))
+                    if self._out_of_reach(sentences, buffer, pieces):
                         timings["generation_stopped_early"] = 1
                         buffer = ""
                         break
             if buffer.strip():
-                supported = accepted(buffer)
-                if supported is None:
-                    dropped += 1
-                else:
-                    held.append(supported)
-                    yield from release()
+                yield from sentences.offer(self._accepted(buffer, checker, question_vector))
         except GeneratorError as exc:
-            log.warning("generation failed%s: %s", "" if streaming else ", answering extractively", exc)
+            log.warning("generation failed%s: %s", "" if sentences.streaming else ", answering extractively", exc)
         timings["generation_s"] = time.perf_counter() - gen_started
         timings["generated_pieces"] = pieces
-        timings["dropped_sentences"] = dropped
-        return streaming
+        timings["dropped_sentences"] = sentences.dropped
+        return sentences.streaming
+
+    def _accepted(self, sentence: str, checker: SupportChecker,
+                  question_vector: np.ndarray) -> SupportedSentence | None:
+        """A generated sentence as it may stand in the answer, None when it may not: unsupported, off
+        the question, or the model speaking as "I" or "we", which would put words in the author's
+        mouth (the evidence is quoted with attribution)."""
+        if self.voice().first_person(sentence):
+            return None
+        return checker.check(sentence, question_vector, self.settings.answer.answer_similarity)
+
+    def _out_of_reach(self, sentences: _GeneratedSentences, buffer: str, pieces: int) -> bool:
+        """Too few tokens are left for the held back sentences to reach `min_generated_words`
+        (every word takes at least one token, and a piece at least one token): the reader gets
+        the extractive answer now instead of after the model's last token."""
+        words = sentences.held_words() + len(buffer.split())
+        return (not sentences.streaming
+                and self.settings.generator.max_new_tokens - pieces < self.settings.answer.min_generated_words - words)
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -346,6 +337,38 @@ class AnswerComposer:
                            for number, texts in by_post.items())
         messages = [{"role": "system", "content": self.prompts.system}] if self.prompts.system.strip() else []
         return messages + [{"role": "user", "content": self.prompts.user.format(passages=listed, question=question)}]
+
+
+class _GeneratedSentences:
+    """The generated answer's accepted sentences: held back until they add up to `min_words`, then
+    streamed with their markers, and the count of those dropped."""
+
+    def __init__(self, citer: Citer, timings: dict, started: float, min_words: int):
+        self.citer = citer
+        self.timings = timings
+        self.started = started
+        self.min_words = min_words
+        self.held: list[SupportedSentence] = []
+        self.streaming = False
+        self.dropped = 0
+
+    def held_words(self) -> int:
+        """The words of the sentences held back."""
+        return sum(len(s.text.split()) for s in self.held)
+
+    def offer(self, sentence: SupportedSentence | None) -> Iterator[Token]:
+        """Hold an accepted sentence (count a dropped one, None) and stream what is held once it is
+        enough or streaming has begun."""
+        if sentence is None:
+            self.dropped += 1
+            return
+        self.held.append(sentence)
+        if self.streaming or self.held_words() >= self.min_words:
+            self.streaming = True
+            for held in self.held:
+                self.timings.setdefault("first_sentence_s", time.perf_counter() - self.started)
+                yield Token(self.citer.add([held]))
+            self.held = []
 
 
 LIST_SUMMARY_CHARS = 220   # a listed post's sentence is cut to about this length

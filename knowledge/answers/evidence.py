@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -14,6 +15,11 @@ from knowledge.corpus.chunking import split_sentences
 from knowledge.search.retrieval import Hit, Retriever
 from knowledge.answers.support import SourceSentence, SupportedSentence
 from knowledge.words import content_words
+
+if TYPE_CHECKING:
+    from knowledge.search.retrieval import Passage
+
+Encode = Callable[[list[str]], np.ndarray]   # texts -> unit vectors, one row each
 
 MAX_LIST_ITEMS = 8
 LIST_WORDS = 2      # a list an extractive run enters may take it to this many times its word budget
@@ -26,6 +32,8 @@ _ENDS_SENTENCE = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*\s*$")
 
 @dataclass
 class PromptPassage:
+    """One post as the prompt gives it: its number there, its search hit and its sentences."""
+
     number: int
     hit: Hit
     # The prose sentences of the post's best passages, in reading order (the sources for checking).
@@ -33,10 +41,11 @@ class PromptPassage:
 
     @property
     def sentences(self) -> list[str]:
+        """The texts of `sources`."""
         return [source.text for source in self.sources]
 
 
-def relevance(question: str, sentences: list[str], similarities, lexical_weight: float) -> np.ndarray:
+def relevance(question: str, sentences: list[str], similarities: np.ndarray, lexical_weight: float) -> np.ndarray:
     """How well each sentence answers the question: cosine similarity plus `lexical_weight` times the
     share of the question's content words it contains (names and numbers matter to readers,
     embeddings blur them)."""
@@ -45,7 +54,8 @@ def relevance(question: str, sentences: list[str], similarities, lexical_weight:
     return np.asarray(similarities) + lexical_weight * overlap
 
 
-def choose_passages(retriever: Retriever, encode, question: str, hits: list[Hit], passages_per_post: int):
+def choose_passages(retriever: Retriever, encode: Encode, question: str, hits: list[Hit],
+                    passages_per_post: int) -> tuple[list[PromptPassage], np.ndarray, np.ndarray]:
     """Each post's best passages as sentences in reading order, each passage followed by the next
     one of the post (an answer often goes on there; it only continues extractive answers, never
     starts one, unless it lies between two best passages). Returns the passages, the question's
@@ -85,7 +95,7 @@ def choose_passages(retriever: Retriever, encode, question: str, hits: list[Hit]
     return passages, vectors[0], vectors[1:]
 
 
-def prose_and_code(passage) -> list[tuple[bool, str]]:
+def prose_and_code(passage: Passage) -> list[tuple[bool, str]]:
     """A passage's text in reading order as (is code, text) pieces. A code piece is cut to
     MAX_CODE_LINES lines; its lines are those of the passage text that its prose lacks."""
     prose_lines = set(passage.prose.split("\n"))
@@ -112,7 +122,8 @@ class EvidenceSelector:
     their `vectors`). `pointer` matches the sentences that only send the reader elsewhere; they are
     left out."""
 
-    def __init__(self, sources: list[SourceSentence], vectors: np.ndarray, encode, pointer: re.Pattern | None = None):
+    def __init__(self, sources: list[SourceSentence], vectors: np.ndarray, encode: Encode,
+                 pointer: re.Pattern | None = None):
         self.sources = sources
         self.vectors = vectors
         self.encode = encode
@@ -164,11 +175,17 @@ class EvidenceSelector:
             if score_of[best] >= other_posts_score * score_of[anchor] and self.sources[best].text not in used:
                 runs.append([best])
                 used.add(self.sources[best].text)
+        return self._pieces(runs, run)
+
+    def _pieces(self, runs: list[list[int]], first: list[int]) -> list[list[SupportedSentence]]:
+        """The runs (indexes in `sources`; `first` is the first run) as the answer's pieces: their
+        sentences, each shown once, with the code they show; a run goes on after code as a new
+        piece, with a marker of its own."""
         seen: set[str] = set()
         result = []
         for r in runs:
             sentences = [SupportedSentence(self.sources[i].text, self.sources[i].passage, 1.0,
-                                           self.sources[i].code if self._shows_code(i, r, r is run) else "",
+                                           self.sources[i].code if self._shows_code(i, r, r is first) else "",
                                            in_item=self.sources[i].in_item and i - 1 in r)
                          for i in r if not (self.sources[i].text in seen or seen.add(self.sources[i].text))]
             piece: list[SupportedSentence] = []

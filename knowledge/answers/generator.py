@@ -19,11 +19,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from knowledge.answers.penalties import GeneratedRepetitionPenalty, LlamaGeneratedPenalty
 from knowledge.kernel_caches import cpu_has_bfloat16
 from knowledge.settings import GeneratorSettings
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -32,6 +35,15 @@ Messages = list[dict[str, str]]
 
 class GeneratorError(RuntimeError):
     """The generator could not load, failed, or ran out of time."""
+
+
+class TextGenerator(Protocol):
+    """What every backend (LocalGenerator, LlamaCppGenerator, RemoteGenerator) offers its callers."""
+
+    name: str
+
+    def stream(self, messages: Messages, cancel: threading.Event | None = None) -> Iterator[str]:
+        """Pieces of the answer as they are generated; GeneratorError on any failure."""
 
 
 def packaged_gguf() -> Path:
@@ -45,7 +57,7 @@ def packaged_gguf() -> Path:
     return path
 
 
-def converted_model_dir(gguf: Path, cache_dir: Path, progress=lambda message: None) -> Path:
+def converted_model_dir(gguf: Path, cache_dir: Path, progress: Callable[[str], None] = lambda message: None) -> Path:
     """A Hugging Face folder made once from a GGUF file (dequantized to float32), reused afterwards.
 
     Written to a temporary folder and renamed into place, so a killed conversion leaves nothing half-made.
@@ -116,7 +128,8 @@ def _with_precision(model, precision: str, device: str):
 class LocalGenerator:
     """A causal language model run with transformers on this machine (CUDA when present)."""
 
-    def __init__(self, settings: GeneratorSettings, cache_dir: Path, progress=lambda message: None):
+    def __init__(self, settings: GeneratorSettings, cache_dir: Path,
+                 progress: Callable[[str], None] = lambda message: None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -144,13 +157,15 @@ class LocalGenerator:
         self.name = source.name
         self._lock = threading.Lock()   # one generation at a time: the CPU has no room for two
 
-    def prompt_ids(self, messages: Messages):
+    def prompt_ids(self, messages: Messages) -> torch.Tensor:
+        """The chat messages as the model's prompt: token ids (a batch of one) on its device."""
         ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
         if not hasattr(ids, "shape"):
             ids = ids["input_ids"]
         return ids.to(self.device)
 
-    def generate_kwargs(self, ids) -> dict:
+    def generate_kwargs(self, ids: torch.Tensor) -> dict:
+        """`model.generate`'s arguments for prompt `ids`: greedy, penalized repeats, the token and time budgets."""
         from transformers import LogitsProcessorList
 
         penalty = GeneratedRepetitionPenalty(self.settings.repetition_penalty, ids.shape[1])
@@ -228,7 +243,11 @@ class RemoteGenerator:
     def stream(self, messages: Messages, cancel: threading.Event | None = None) -> Iterator[str]:
         """Pieces of the answer. The time budget holds on the clock: the HTTP stream is read on a
         thread of its own, and a stream that hangs is abandoned when the budget runs out, or as
-        soon as `cancel` is set."""
+        soon as `cancel` is set.
+
+        Kept as one function though over 60 lines: the reader thread and the loop that waits on it
+        share the queue, the `done` marker and the `left` event; split apart they would read as two
+        halves of one hand-over (which a rework of the thread bridge may replace as a whole)."""
         import httpx
 
         remote = self.settings.remote
@@ -294,7 +313,7 @@ class LlamaCppGenerator:
     """A GGUF model run with llama.cpp (llama-cpp-python) on this machine's CPU: the file as it is,
     no conversion, quantized weights kept quantized."""
 
-    def __init__(self, settings: GeneratorSettings, progress=lambda message: None):
+    def __init__(self, settings: GeneratorSettings, progress: Callable[[str], None] = lambda message: None):
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -350,11 +369,12 @@ class LlamaCppGenerator:
 
 
 BACKENDS = ("local", "llama_cpp", "remote")
-_generators: dict[tuple, object] = {}
+_generators: dict[tuple, TextGenerator] = {}
 _generators_lock = threading.Lock()
 
 
-def get_generator(settings: GeneratorSettings, cache_dir: Path, progress=lambda message: None):
+def get_generator(settings: GeneratorSettings, cache_dir: Path,
+                  progress: Callable[[str], None] = lambda message: None) -> TextGenerator:
     """The configured generator, loaded once per process. Raises GeneratorError."""
     if settings.backend == "none":
         raise GeneratorError("no generator is configured (generator.backend: none)")

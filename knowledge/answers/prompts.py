@@ -12,6 +12,8 @@ from knowledge.answers.voice import VoiceRules
 
 @dataclass
 class Prompts:
+    """config/prompts.yml: the prompt templates, the fixed answer texts, the question patterns and the voice rules."""
+
     system: str
     user: str
     passage: str

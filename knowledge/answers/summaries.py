@@ -8,10 +8,14 @@ every sentence of a summary is the post's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from knowledge.corpus.chunking import split_sentences
+
+if TYPE_CHECKING:
+    from knowledge.search.retrieval import Retriever
 
 
 INTRO_BONUS = 0.1
@@ -19,15 +23,18 @@ INTRO_BONUS = 0.1
 
 @dataclass
 class Summary:
+    """A post's summary: the post and its chosen sentences, in reading order."""
+
     post: object          # PostRecord
     sentences: list[str]
 
     @property
     def text(self) -> str:
+        """The summary's sentences as one paragraph."""
         return " ".join(self.sentences)
 
 
-def summarize_post(retriever, post_id: int, sentences: int = 3, max_chars: int = 700) -> Summary:
+def summarize_post(retriever: Retriever, post_id: int, sentences: int = 3, max_chars: int = 700) -> Summary:
     """The `sentences` most representative sentences of a post (at most `max_chars`)."""
     post = retriever.current_posts()[post_id]
     passages = [(p, v) for p, v in retriever.post_passages(post_id) if p.prose.strip()]

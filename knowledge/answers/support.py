@@ -32,6 +32,8 @@ class SourceSentence:
 
 @dataclass
 class SupportedSentence:
+    """A sentence of an answer that stands, with the passage that supports it and how closely."""
+
     text: str
     passage: int        # the passage that supports it best
     similarity: float
@@ -40,6 +42,7 @@ class SupportedSentence:
 
 
 def strip_markers(text: str) -> str:
+    """The text without its citation markers ("[1]", "[2, 3]")."""
     return _MARKER.sub("", text).strip()
 
 

@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import yaml
-
 from knowledge.corpus import site_generators as gen
+from knowledge.corpus.front_matter import (
+    as_list, byline_authors, byline_pattern, decode_text, front_matter_authors, not_published, split_front_matter)
+from knowledge.corpus.site_generators.common import (
+    PageFile, date_in_path, load_config_file, lower_keys, slugify, valid_date)
+from knowledge.corpus.site_generators.hugo import hugo_ignored
+from knowledge.corpus.site_generators.jekyll import JEKYLL_CONFIGS, JEKYLL_STYLES
 from knowledge.settings import SiteSettings
-from knowledge.corpus.site_generators import slugify
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 # Front matter: YAML (---) or TOML (+++), after an optional BOM and blank lines (Hugo accepts those).
-_FRONT_MATTER = re.compile(r"\A\ufeff?(?:[ \t]*\r?\n)*(---|\+\+\+)[ \t]*\r?\n(.*?)^\1[ \t]*(?:\r?\n|\Z)", re.S | re.M)
-_LEADING_BLANKS = re.compile(r"\A\ufeff?\s*")
 _NAME_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[-_ ]+|$)")
 
 
@@ -70,6 +68,7 @@ class Blog:
     byline: re.Pattern | None = None   # a byline among a post's first lines (`byline_pattern`)
 
     def relative(self, path: Path) -> str:
+        """A file's path relative to the blog's root, with forward slashes: how warnings and the index name it."""
         return path.relative_to(self.root).as_posix()
 
     @property
@@ -79,7 +78,7 @@ class Blog:
         byline = self.byline.pattern if self.byline else ""
         return f"{self.kind}|{content}|{self.rules!r}|{byline}"
 
-    def page(self, path: Path) -> gen.PageFile:
+    def page(self, path: Path) -> PageFile:
         """Where a file sits, as the generators see it."""
         base = self.content_dir if self.content_dir and path.is_relative_to(self.content_dir) else self.root
         rel = PurePosixPath(path.relative_to(base).as_posix())
@@ -89,8 +88,8 @@ class Blog:
         except OSError:
             mtime = 0.0
         if stem == "index" and (len(rel.parts) > 1 or self.kind in ("jekyll", "folder")):
-            return gen.PageFile(rel, path.parent.name, tuple(rel.parts[:-2]), True, mtime)
-        return gen.PageFile(rel, stem, tuple(rel.parts[:-1]), False, mtime)
+            return PageFile(rel, path.parent.name, tuple(rel.parts[:-2]), True, mtime)
+        return PageFile(rel, stem, tuple(rel.parts[:-1]), False, mtime)
 
 
 def _read_site_config(root: Path) -> dict:
@@ -99,7 +98,7 @@ def _read_site_config(root: Path) -> dict:
                  "hugo.toml", "config.toml"):
         path = root / name
         if path.is_file():
-            return gen.load_config_file(path)[0]
+            return load_config_file(path)[0]
     return {}
 
 
@@ -109,7 +108,7 @@ def _locate(path: Path) -> tuple[gen.Site, list[Path]]:
     (Kubernetes keeps posts in content/en/blog/_posts/), else a Jekyll `_posts/` without a config, else
     a plain folder."""
     jekyll_root = path if (path / "_posts").is_dir() else path.parent if path.name == "_posts" else None
-    if jekyll_root is not None and any((jekyll_root / name).is_file() for name in gen.JEKYLL_CONFIGS):
+    if jekyll_root is not None and any((jekyll_root / name).is_file() for name in JEKYLL_CONFIGS):
         return gen.Site("jekyll", jekyll_root, jekyll_root / "_posts", _read_site_config(jekyll_root)), \
             [jekyll_root / "_posts"]
     for root in (path, *path.parents):
@@ -132,7 +131,7 @@ def _locate(path: Path) -> tuple[gen.Site, list[Path]]:
 
 def _find_files(site: gen.Site, dirs: list[Path], skip_names: set[str], languages: set[str],
                 default_language: str) -> list[Path]:
-    ignored = gen.hugo_ignored(site.config) if site.kind == "hugo" else []
+    ignored = hugo_ignored(site.config) if site.kind == "hugo" else []
     candidates = []
     for folder in dirs:
         for p in folder.rglob("*"):
@@ -179,8 +178,8 @@ def open_blog(path: str | Path, site: SiteSettings) -> Blog:
     languages, default_language = gen.site_languages(found) if found.kind in ("hugo", "zola") else (set(), "")
 
     pattern = site.permalink or (str(config["permalink"]) if isinstance(config.get("permalink"), str) else "")
-    pattern = gen.JEKYLL_STYLES.get(pattern or "", pattern) or site.default_permalink
-    pattern = gen.JEKYLL_STYLES.get(pattern, pattern)
+    pattern = JEKYLL_STYLES.get(pattern or "", pattern) or site.default_permalink
+    pattern = JEKYLL_STYLES.get(pattern, pattern)
     base_url = site.base_url or gen.base_url_of(found)
 
     skip_names = {name.lower() for name in site.skip_files}
@@ -248,146 +247,34 @@ def _link_safe(url: str) -> str:
     return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
-def _decode(raw: bytes) -> tuple[str | None, str | None]:
-    """Text of a file, or (None, reason) for a binary one; a second value is a warning."""
-    if b"\x00" in raw[:8192]:
-        return None, "binary file"
-    try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace"), "not UTF-8; read as Windows-1252"
-
-
-def _as_list(value) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        parts = re.split(r"[,\s]+", value) if "," in value or " " in value else [value]
-        return [p.strip() for p in parts if p.strip()]
-    if isinstance(value, (list, tuple)):
-        return [str(v).strip() for v in value if v is not None and str(v).strip()]
-    return [str(value)]
-
-
-def _authors(meta: dict) -> list[str]:
-    """`authors` (a list or one name) and `author` (a name, a list, or a mapping with a name), in order."""
-    names: list[str] = []
-    for key in ("authors", "author"):
-        value = next((v for k, v in meta.items() if str(k).lower() == key), None)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, dict):
-                item = item.get("name") or item.get("display_name")
-            if isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
-                name = str(item).strip()
-                if name not in names:
-                    names.append(name)
-    return names
-
-
-_MARKUP = r"(?:\*\*|__|<b>|</b>|<strong>|</strong>|\*|_)?"
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_BYLINE_LINES = 3     # a byline comes first: it is looked for among the first three lines with text
-
-
-def byline_pattern(labels: list[str]) -> re.Pattern | None:
-    """A line that starts with one of `labels` (bold or not) and a colon: "**Authors:** A (X), B"."""
-    labels = [re.escape(label.strip()).replace("\\ ", r"\s+") for label in labels if label.strip()]
-    if not labels:
-        return None
-    return re.compile(rf"^\s*{_MARKUP}\s*(?:{'|'.join(sorted(labels, key=len, reverse=True))})\s*{_MARKUP}\s*:"
-                      rf"\s*{_MARKUP}\s*(.*)$", re.I)
-
-
-def byline_authors(body: str, pattern: re.Pattern | None) -> list[str]:
-    """The names of a byline among the body's first lines ("**Author:** Jane Doe (Example Corp)"),
-    with affiliations and links dropped; names on the lines after a bare "**Authors:**" count too."""
-    if pattern is None:
-        return []
-    lines = body.splitlines()
-    seen = 0
-    for number, line in enumerate(lines):
-        if not line.strip():
-            continue
-        seen += 1
-        if seen > _BYLINE_LINES:
-            return []
-        match = pattern.match(line)
-        if not match:
-            continue
-        text = match.group(1).strip()
-        if not text:      # the names follow, up to the next blank line
-            rest = []
-            for following in lines[number + 1:]:
-                if not following.strip():
-                    break
-                rest.append(following.strip().lstrip("-*+ ").strip())
-            text = "; ".join(rest)
-        return _names(text)
-    return []
-
-
-def _names(text: str) -> list[str]:
-    """"A (X), B and C (Y)" -> [A, B, C]; "A, Title, Org; B, Title, Org" -> [A, B]; "A, Org" -> [A]
-    (without parentheses a comma ends the name, as in "Name, Title, Company"); "A and B" -> [A, B];
-    "A, Org & B, Org" -> [A, B]."""
-    text = _LINK.sub(r"\1", html.unescape(text)).replace("*", "").replace("<br>", ";")
-    names: list[str] = []
-    parts = [p for p in re.split(r";", text) if p.strip()]
-    for part in parts:
-        if "(" in part:
-            items = re.split(r",(?![^(]*\))|\s+and\s+|\s+&\s+", part)
-        else:      # "Name, Title, Org": the name comes first, in each of "A, Org & B, Org"
-            items = [group.split(",")[0] for group in re.split(r"\s+and\s+|\s+&\s+", part)]
-        for item in items:
-            name = " ".join(re.sub(r"\([^)]*\)?", " ", item).strip(" _.:").split())
-            if name and name[0].isalpha() and len(name.split()) <= 5 and name not in names:
-                names.append(name)
-    return names
-
-
-def split_front_matter(text: str, json_allowed: bool = False) -> tuple[dict, str, Exception | None]:
-    """(front matter, body, the error when the front matter is there but not valid)."""
-    match = _FRONT_MATTER.match(text)
-    if match:
-        fence, block = match.group(1), match.group(2)
-        body = text[match.end():]
-        try:
-            loaded = tomllib.loads(block) if fence == "+++" else yaml.load(block, Loader=_YAML_LOADER)
-            if loaded is None:
-                loaded = {}
-            if not isinstance(loaded, dict):
-                raise ValueError("front matter is not a mapping")
-            return loaded, body, None
-        except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError) as exc:
-            return {}, body, exc
-    start = _LEADING_BLANKS.match(text).end()
-    if json_allowed and text.startswith("{", start):     # Hugo: JSON front matter, `{ ... }`
-        try:
-            loaded, end = json.JSONDecoder().raw_decode(text, start)
-            if isinstance(loaded, dict):
-                return loaded, text[end:].lstrip("\r\n"), None
-        except ValueError:
-            pass
-    return {}, text, None
-
-
-def _not_published(meta: dict, kind: str) -> str | None:
-    if meta.get("published") is False or meta.get("draft") is True:
-        return "marked as draft / not published"
-    if kind == "hugo":
-        if meta.get("headless") is True:
-            return "a headless bundle (Hugo does not publish it)"
-        for key in ("build", "_build"):
-            build = meta.get(key)
-            if isinstance(build, dict) and str(build.get("render", "")).lower() in ("never", "false"):
-                return f"{key}.render says it is not published"
-    return None
-
 
 def read_post(blog: Blog, path: Path, max_bytes: int, raw: bytes | None = None) -> tuple[Post | None, list[str]]:
     """Parse one file. Returns (post or None when skipped, warnings)."""
     name = blog.relative(path)
-    warnings: list[str] = []
+    text, warnings = _read_text(name, path, max_bytes, raw)
+    if text is None:
+        return None, warnings
+
+    meta, body, error = split_front_matter(text, json_allowed=blog.kind == "hugo")
+    broken = error is not None   # invalid front matter: reported, with title and date from the file name
+    if error is not None:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        warnings.append(f"{name}: front matter is not valid{where}: {reason}; indexed with title and date from the file name")
+    if blog.kind == "hugo":
+        meta = lower_keys(meta)     # Hugo's front matter keys are case-insensitive
+
+    skip = not_published(meta, blog.kind)
+    if skip:
+        return None, warnings + [f"{name}: skipped: {skip}"]
+    if not body.strip():
+        return None, warnings + [f"{name}: skipped: no text after the front matter"]
+    return _post(blog, path, name, meta, body, broken, warnings), warnings
+
+
+def _read_text(name: str, path: Path, max_bytes: int, raw: bytes | None) -> tuple[str | None, list[str]]:
+    """(the file's text, warnings), or (None, [why it is skipped]): too big, unreadable, empty, binary."""
     try:
         if raw is None:
             if path.stat().st_size > max_bytes:
@@ -399,28 +286,15 @@ def read_post(blog: Blog, path: Path, max_bytes: int, raw: bytes | None = None) 
         return None, [f"{name}: skipped: file is {len(raw) / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit"]
     if not raw.strip():
         return None, [f"{name}: skipped: empty file"]
-    text, problem = _decode(raw)
+    text, problem = decode_text(raw)
     if text is None:
         return None, [f"{name}: skipped: {problem}"]
-    if problem:
-        warnings.append(f"{name}: {problem}")
+    return text, [f"{name}: {problem}"] if problem else []
 
-    meta, body, error = split_front_matter(text, json_allowed=blog.kind == "hugo")
-    broken = error is not None   # invalid front matter: reported, with title and date from the file name
-    if error is not None:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 2})" if mark is not None else ""
-        warnings.append(f"{name}: front matter is not valid{where}: {reason}; indexed with title and date from the file name")
-    if blog.kind == "hugo":
-        meta = gen.lower_keys(meta)     # Hugo's front matter keys are case-insensitive
 
-    skip = _not_published(meta, blog.kind)
-    if skip:
-        return None, warnings + [f"{name}: skipped: {skip}"]
-    if not body.strip():
-        return None, warnings + [f"{name}: skipped: no text after the front matter"]
-
+def _post(blog: Blog, path: Path, name: str, meta: dict, body: str, broken: bool, warnings: list[str]) -> Post:
+    """The post of a published file: title, date and address by the site's rules (a missing title or
+    date taken from the file, with a line added to `warnings`)."""
     rules = blog.rules
     page = blog.page(path)
     raw_title = meta.get("title")
@@ -436,20 +310,20 @@ def read_post(blog: Blog, path: Path, max_bytes: int, raw: bytes | None = None) 
     explicit = rules.explicit_path(meta, page, date)
     if date is None:    # no date key: the one in the address, else the one in the file name
         dated = _NAME_DATE.match(page.name)
-        date = gen.date_in_path(explicit or "") or (gen.valid_date(*dated.groups()) if dated else None)
+        date = date_in_path(explicit or "") or (valid_date(*dated.groups()) if dated else None)
     if date is None:
         date = dt.date.fromtimestamp(page.mtime or path.stat().st_mtime).isoformat()
         warnings.append(f"{name}: no date; using the file's modification date {date}")
 
-    tags = _as_list(meta.get("tags"))
-    categories = _as_list(meta.get("categories") or meta.get("category"))
+    tags = as_list(meta.get("tags"))
+    categories = as_list(meta.get("categories") or meta.get("category"))
     slug = rules.slug(meta, page) or name_slug or ""
     permalink = explicit or rules.pattern_path(meta, page, date, raw_title, slug, categories)
     return Post(
         source=name, title=title, date=date, permalink=permalink, url=blog.base_url + permalink,
-        tags=tags, categories=categories, body=body, authors=_authors(meta) or byline_authors(body, blog.byline),
+        tags=tags, categories=categories, body=body, authors=front_matter_authors(meta) or byline_authors(body, blog.byline),
         aliases=[blog.base_url + a for a in rules.aliases(meta, page)],
-    ), warnings
+    )
 
 
 def distinct_urls(posts: list, taken: dict[str, str] | None = None) -> list[str]:

@@ -14,11 +14,15 @@ import os
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from knowledge.kernel_caches import bound_kernel_caches
 from knowledge.settings import EmbedderSettings
+
+if TYPE_CHECKING:
+    import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -79,10 +83,12 @@ class _TransformerEncoder:
         self.device = device
         self.dimension = int(self.model.config.hidden_size)
 
-    def to(self, dtype) -> None:
+    def to(self, dtype: torch.dtype) -> None:
+        """Cast the model's weights to `dtype` (bfloat16 where the CPU computes it natively)."""
         self.model.to(dtype)
 
     def encode(self, texts: list[str], batch_size: int, pad_to: int | None = None) -> np.ndarray:
+        """One pooled vector per text (not yet normalized), computed in batches of similar lengths."""
         import torch
 
         order = np.argsort([-len(t) for t in texts])   # similar lengths together: less padding
@@ -104,6 +110,8 @@ class _TransformerEncoder:
 
 
 class _SentenceTransformerEncoder:
+    """Any other sentence-transformers folder, run by sentence-transformers itself."""
+
     def __init__(self, path: Path, device: str):
         from sentence_transformers import SentenceTransformer
 
@@ -111,10 +119,12 @@ class _SentenceTransformerEncoder:
         self.dimension = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
                              else self.model.get_sentence_embedding_dimension())
 
-    def to(self, dtype) -> None:
+    def to(self, dtype: torch.dtype) -> None:
+        """Cast the model's weights to `dtype`."""
         self.model.to(dtype)
 
     def encode(self, texts: list[str], batch_size: int, pad_to: int | None = None) -> np.ndarray:
+        """One vector per text, as sentence-transformers computes it."""
         # sentence-transformers pads each batch to its own longest text: `pad_to` is not applied.
         return np.asarray(self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
                                             show_progress_bar=False), dtype=np.float32)

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -97,6 +98,7 @@ class NewPost:
 
 
 def index_path(data_dir: Path) -> Path:
+    """The index file in `data_dir`."""
     return Path(data_dir) / INDEX_FILE
 
 
@@ -152,6 +154,7 @@ def fingerprints(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def cached_embeddings(conn: sqlite3.Connection, hashes: list[str]) -> dict[str, bytes]:
+    """The cached vectors (raw float32 bytes) of the passages with these text hashes, where there are some."""
     found: dict[str, bytes] = {}
     for start in range(0, len(hashes), 500):
         part = hashes[start:start + 500]
@@ -176,6 +179,7 @@ def _delete_post(conn: sqlite3.Connection, post_id: int) -> None:
 
 
 def set_meta(conn: sqlite3.Connection, values: dict[str, str]) -> None:
+    """Set some of the index's key/value facts (blog title and author, when it was updated, …)."""
     with conn:
         conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
 
@@ -249,7 +253,8 @@ def prune_embedding_cache(conn: sqlite3.Connection, keep: set[str]) -> None:
             conn.executemany("DELETE FROM embedding_cache WHERE text_hash=?", [(h,) for h in stale])
 
 
-def row_to_post(row) -> PostRecord:
+def row_to_post(row: Sequence) -> PostRecord:
+    """A PostRecord from a row of POST_COLUMNS (an older row without authors: none)."""
     return PostRecord(id=row[0], source=row[1], title=row[2], date=row[3], permalink=row[4], url=row[5],
                       tags=json.loads(row[6]), categories=json.loads(row[7]),
                       authors=json.loads(row[8]) if len(row) > 8 else [])

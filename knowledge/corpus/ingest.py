@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -45,12 +46,13 @@ class IngestReport:
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        """One line for the terminal: what the ingest did and how long it took."""
         return (f"indexed {self.indexed}, unchanged {self.unchanged}, removed {self.removed}, "
                 f"skipped {self.skipped} ({self.passages_embedded} passages embedded, {self.seconds:.1f} s)")
 
 
 @contextmanager
-def data_dir_lock(data_dir: Path):
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
     """Held while the index of `data_dir` is written (ingest, adapt); IngestBusy when taken."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / "ingest.lock", "w") as handle:
@@ -125,40 +127,11 @@ def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
         conn = store.connect(data_dir, create=True)
         try:
             known = store.fingerprints(conn)
-            settings_print = _settings_fingerprint(blog, settings)
             progress(f"reading {len(blog.files)} files in {blog.root}")
             for line in blog.warnings:
                 warn(line)
             report.warnings.extend(blog.warnings)
-            changed: list[store.NewPost] = []
-            seen: set[str] = set()
-            for number, file in enumerate(blog.files, 1):
-                source = blog.relative(file)
-                try:
-                    size = file.stat().st_size
-                    raw = file.read_bytes() if size <= settings.ingest.max_file_bytes else None
-                except OSError:
-                    raw = None
-                fingerprint = settings_print + ":" + (hashlib.sha1(raw).hexdigest() if raw is not None else "none")
-                if raw is not None and known.get(source) == fingerprint:
-                    seen.add(source)
-                    report.unchanged += 1
-                    continue
-                post, warnings = read_post(blog, file, settings.ingest.max_file_bytes, raw=raw)
-                prepared = _prepare(post, fingerprint, settings.ingest.chunk_chars) if post else None
-                if post and prepared is None:
-                    warnings.append(f"{source}: skipped: no text to index")
-                for line in warnings:
-                    warn(line)
-                report.warnings.extend(warnings)
-                if prepared is None:
-                    report.skipped += 1
-                    continue
-                seen.add(source)
-                changed.append(prepared)
-                if number % 200 == 0:
-                    progress(f"read {number}/{len(blog.files)} files")
-
+            changed, seen = _read_changed(blog, known, settings, progress, warn, report)
             removals = [source for source in known if source not in seen]
             # Every post its own address: a re-read post gives way to unchanged ones already indexed.
             rewritten = {post.source for post in changed}
@@ -168,28 +141,10 @@ def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
                 report.warnings.append(line)
             ranking = _ranking_model(conn, data_dir, settings, warn, report)
             if changed:
-                texts = [embedding_text(post.title, heading, prose) for post in changed for (_, heading, _, prose) in post.chunks]
-                vectors = embed_passages(conn, texts, settings.embedder, settings, progress, report)
-                ranking_vectors = (embed_passages(conn, texts, ranking, settings, progress, label="the adapted model")
-                                   if ranking else None)
-                position = 0
-                for post in changed:
-                    count = len(post.chunks)
-                    post.vectors = vectors[position:position + count]
-                    if ranking_vectors is not None:
-                        post.ranking_vectors = ranking_vectors[position:position + count]
-                    position += count
+                _embed(conn, changed, ranking, settings, progress, report)
             if changed or removals:
                 progress(f"writing {len(changed)} posts to the index")
-                store.apply_changes(conn, changed, removals, {
-                    "blog_root": str(blog.root), "base_url": blog.base_url,
-                    "embedder": settings.embedder.model, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                })
-                tags = [_cache_tag(model) for model in [settings.embedder] + ([ranking] if ranking else [])]
-                keep = {_cache_key(tag, embedding_text(title, heading, prose)) for title, heading, prose in conn.execute(
-                    "SELECT posts.title, chunks.heading, chunks.prose FROM chunks JOIN posts ON posts.id = chunks.post_id")
-                    for tag in tags}
-                store.prune_embedding_cache(conn, keep)
+                _write(conn, blog, changed, removals, ranking, settings)
             store.set_meta(conn, {"blog_title": blog.title, "blog_author": blog.author, "about_url": about_page(blog, settings.ingest.max_file_bytes)})
             report.indexed = len(changed)
             report.removed = len(removals)
@@ -197,6 +152,72 @@ def ingest(path: str | Path, data_dir: str | Path, settings: Settings,
             conn.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _read_changed(blog: Blog, known: dict[str, str], settings: Settings, progress: Progress, warn: Progress,
+                  report: IngestReport) -> tuple[list[store.NewPost], set[str]]:
+    """(the posts that are new or changed since the last ingest, read and chunked; the sources of
+    every post still in the blog). A file is unchanged when its bytes and the reading settings are."""
+    settings_print = _settings_fingerprint(blog, settings)
+    changed: list[store.NewPost] = []
+    seen: set[str] = set()
+    for number, file in enumerate(blog.files, 1):
+        source = blog.relative(file)
+        try:
+            size = file.stat().st_size
+            raw = file.read_bytes() if size <= settings.ingest.max_file_bytes else None
+        except OSError:
+            raw = None
+        fingerprint = settings_print + ":" + (hashlib.sha1(raw).hexdigest() if raw is not None else "none")
+        if raw is not None and known.get(source) == fingerprint:
+            seen.add(source)
+            report.unchanged += 1
+            continue
+        post, warnings = read_post(blog, file, settings.ingest.max_file_bytes, raw=raw)
+        prepared = _prepare(post, fingerprint, settings.ingest.chunk_chars) if post else None
+        if post and prepared is None:
+            warnings.append(f"{source}: skipped: no text to index")
+        for line in warnings:
+            warn(line)
+        report.warnings.extend(warnings)
+        if prepared is None:
+            report.skipped += 1
+            continue
+        seen.add(source)
+        changed.append(prepared)
+        if number % 200 == 0:
+            progress(f"read {number}/{len(blog.files)} files")
+    return changed, seen
+
+
+def _embed(conn: sqlite3.Connection, changed: list[store.NewPost], ranking: EmbedderSettings | None,
+           settings: Settings, progress: Progress, report: IngestReport) -> None:
+    """Give each changed post the vectors of its passages (and the adapted model's, when there is one)."""
+    texts = [embedding_text(post.title, heading, prose) for post in changed for (_, heading, _, prose) in post.chunks]
+    vectors = embed_passages(conn, texts, settings.embedder, settings, progress, report)
+    ranking_vectors = (embed_passages(conn, texts, ranking, settings, progress, label="the adapted model")
+                       if ranking else None)
+    position = 0
+    for post in changed:
+        count = len(post.chunks)
+        post.vectors = vectors[position:position + count]
+        if ranking_vectors is not None:
+            post.ranking_vectors = ranking_vectors[position:position + count]
+        position += count
+
+
+def _write(conn: sqlite3.Connection, blog: Blog, changed: list[store.NewPost], removals: list[str],
+           ranking: EmbedderSettings | None, settings: Settings) -> None:
+    """Store the changed posts, drop the removed ones, and keep only the cached vectors still in use."""
+    store.apply_changes(conn, changed, removals, {
+        "blog_root": str(blog.root), "base_url": blog.base_url,
+        "embedder": settings.embedder.model, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    })
+    tags = [_cache_tag(model) for model in [settings.embedder] + ([ranking] if ranking else [])]
+    keep = {_cache_key(tag, embedding_text(title, heading, prose)) for title, heading, prose in conn.execute(
+        "SELECT posts.title, chunks.heading, chunks.prose FROM chunks JOIN posts ON posts.id = chunks.post_id")
+        for tag in tags}
+    store.prune_embedding_cache(conn, keep)
 
 
 def _ranking_model(conn, data_dir: Path, settings: Settings, warn: Progress, report: IngestReport) -> EmbedderSettings | None:
@@ -214,7 +235,7 @@ def _ranking_model(conn, data_dir: Path, settings: Settings, warn: Progress, rep
     return ranking
 
 
-def embed_passages(conn, texts: list[str], model: EmbedderSettings, settings: Settings, progress: Progress,
+def embed_passages(conn: sqlite3.Connection, texts: list[str], model: EmbedderSettings, settings: Settings, progress: Progress,
                    report: IngestReport | None = None, label: str = "the embedding model") -> np.ndarray:
     """One vector per text from `model`, from the cache where possible, committing new ones batch by
     batch (an interrupted run resumes where it stopped)."""

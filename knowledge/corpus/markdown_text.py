@@ -42,6 +42,8 @@ _INLINE_SKIP = re.compile(r"<(script|style)\b[^>]*>", re.I)   # inline tags whos
 
 
 class _HTMLText(HTMLParser):
+    """Collects an HTML fragment's visible text in `parts`, a line break at block tags and a cell mark at cells."""
+
     _SKIP = {"script", "style", "iframe", "noscript", "svg"}
     _BREAKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table"}
 
@@ -50,7 +52,8 @@ class _HTMLText(HTMLParser):
         self.parts: list[str] = []
         self.skipping = 0
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Start skipping (scripts, styles…), break the line, mark a cell, or take an image's alt text."""
         if tag in self._SKIP:
             self.skipping += 1
         elif tag in self._BREAKS:
@@ -62,7 +65,8 @@ class _HTMLText(HTMLParser):
             if alt:
                 self.parts.append(alt)
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
+        """Stop skipping, break the line or mark the cell's end."""
         if tag in self._SKIP and self.skipping:
             self.skipping -= 1
         elif tag in self._BREAKS:
@@ -70,7 +74,8 @@ class _HTMLText(HTMLParser):
         elif tag in ("td", "th"):
             self.parts.append(_CELL_END)
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
+        """Keep the text unless inside a skipped element."""
         if not self.skipping:
             self.parts.append(data)
 

@@ -6,11 +6,16 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from typing import TYPE_CHECKING, Callable, Collection, Iterable
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge.words import is_stopword
+
+if TYPE_CHECKING:
+    from knowledge.corpus.index import PostRecord
+    from knowledge.settings import TopicSettings
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#]*(?:[.-][A-Za-z0-9+#]+)*")
 # Title words that say nothing about a topic.
@@ -30,7 +35,7 @@ application applications app apps model models tool tools data service services 
 
 
 
-def blog_topics(posts) -> dict[str, list[str]]:
+def blog_topics(posts: Iterable[PostRecord]) -> dict[str, list[str]]:
     """Topic values of a blog: its tags and categories, and title terms that name something
     (used in two or more titles, or written like a name: "LoRA", "RAG", "Quarkus")."""
     topics: dict[str, list[str]] = {}
@@ -68,7 +73,7 @@ def blog_topics(posts) -> dict[str, list[str]]:
     return {t: s for t, s in topics.items() if counts.get(t, 2) <= too_common}
 
 
-def topic_counts(posts) -> Counter:
+def topic_counts(posts: Iterable[PostRecord]) -> Counter[str]:
     """How many posts carry each topic value of `blog_topics`."""
     posts = list(posts)
     topics = blog_topics(posts)
@@ -82,13 +87,14 @@ def topic_counts(posts) -> Counter:
     return counts
 
 
-def tagged_share(posts) -> float:
+def tagged_share(posts: Iterable[PostRecord]) -> float:
     """The share of posts that carry a tag or a category."""
     posts = list(posts)
     return sum(1 for p in posts if p.tags or p.categories) / len(posts) if posts else 0.0
 
 
-def topic_list(posts: dict, post_vectors, settings) -> list[tuple[str, int]]:
+def topic_list(posts: dict[int, PostRecord], post_vectors: Callable[[], tuple[list[int], np.ndarray]],
+               settings: TopicSettings) -> list[tuple[str, int]]:
     """The topics "what do you write about?" lists, most posts or most specific first, with post
     counts: the tags and categories (and title terms, `topic_counts`) when at least
     `settings.tagged_share` of the posts carry some, else `content_topics`. `post_vectors()` gives
@@ -109,7 +115,8 @@ def topic_list(posts: dict, post_vectors, settings) -> list[tuple[str, int]]:
     return [(topic, counts[topic]) for topic in chosen]
 
 
-def content_topics(posts: dict, post_ids: list[int], vectors: np.ndarray, settings) -> Counter:
+def content_topics(posts: dict[int, PostRecord], post_ids: list[int], vectors: np.ndarray,
+                   settings: TopicSettings) -> Counter[str]:
     """Topics of a blog whose posts carry no tags, read from the posts (`settings`: TopicSettings):
     title words and two-word phrases whose posts are closer in meaning to each other than as many
     posts taken at random, each with its post count, best first. Closeness is the squared length of
@@ -192,7 +199,7 @@ def example_question(headings: list[str], topics: list[str], min_words: int, max
     return best[2] if best else None
 
 
-def authors(posts, site_author: str, main_share: float, shown: int) -> tuple[list[str], int]:
+def authors(posts: Collection[PostRecord], site_author: str, main_share: float, shown: int) -> tuple[list[str], int]:
     """Who writes the blog: (the names to say, how many authors there are). The site's own author when
     its config names one; else the name on at least `main_share` of the posts that name anyone; else
     the `shown` most frequent names and the count of all."""
@@ -208,18 +215,18 @@ def authors(posts, site_author: str, main_share: float, shown: int) -> tuple[lis
     return ranked[:shown], len(counts)
 
 
-def newest(posts, count: int = 5, among: set[str] | None = None) -> list:
+def newest(posts: Iterable[PostRecord], count: int = 5, among: set[str] | None = None) -> list[PostRecord]:
     """The `count` newest posts, optionally only those whose permalink is in `among`."""
     chosen = [p for p in posts if among is None or p.permalink in among]
     return sorted(chosen, key=lambda p: (p.date, p.title), reverse=True)[:count]
 
 
-def in_period(posts, first: str, last: str) -> list:
+def in_period(posts: Iterable[PostRecord], first: str, last: str) -> list[PostRecord]:
     """Posts dated from `first` to `last` (ISO dates, inclusive), newest first."""
     return sorted((p for p in posts if first <= p.date <= last), key=lambda p: (p.date, p.title), reverse=True)
 
 
-def by_title(posts, title: str, min_score: int = 80):
+def by_title(posts: Iterable[PostRecord], title: str, min_score: int = 80) -> PostRecord | None:
     """The post whose title best matches `title` (fuzzy, ignoring word order), or None."""
     posts = list(posts)
     if not posts or not title.strip():

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot.dialogue.conditions import ConditionError, parse_condition
+from bot.dialogue.expressions import Mention, Scope
 
 
 @dataclass
@@ -18,20 +19,10 @@ class Facts:
     variables: dict = field(default_factory=dict)
     flags: set[str] = field(default_factory=lambda: {"anything_else"})
 
-    def intent_is(self, name: str) -> bool:
-        return self.intent == name
-
-    def entity_value(self, name: str):
-        return self.entities[name][0] if self.entities.get(name) else None
-
-    def entity_has(self, name: str, value: str) -> bool:
-        return any(str(v).lower() == value.lower() for v in self.entities.get(name, []))
-
-    def variable(self, name: str):
-        return self.variables.get(name)
-
-    def flag(self, name: str) -> bool:
-        return name in self.flags
+    def scope(self) -> Scope:
+        mentions = [Mention(name, value, str(value)) for name, values in self.entities.items() for value in values]
+        return Scope(self.variables, "", mentions, [(self.intent, 0.9)] if self.intent else [],
+                     flags={name: True for name in self.flags}, intent_threshold=0.0)
 
 
 def holds(condition: str, facts: Facts) -> bool:
@@ -40,7 +31,7 @@ def holds(condition: str, facts: Facts) -> bool:
 
 TURN = Facts(intent="find_posts",
              entities={"topic": ["kubernetes", "large language models"], "sys-number": [3]},
-             variables={"count": 5, "text_count": "5", "name": "Alice", "user.name": "bob", "empty": "", "off": False})
+             variables={"count": 5, "text_count": "5", "name": "Alice", "user": {"name": "bob"}, "empty": "", "off": False})
 
 
 @pytest.mark.parametrize("condition, expected", [
@@ -115,11 +106,11 @@ def test_precedence_and_parentheses(condition, expected):
     ("$count > -1", True),
     ("@sys-number >= 3", True),
     ("@sys-number < 2", False),
-    ("$name == 'alice'", True),          # text compares case-insensitively
-    ('$name == "ALICE"', True),
-    ("$name != 'alice'", False),
+    ("$name == 'Alice'", True),          # text compares exactly, as in Watson
+    ('$name == "ALICE"', False),
+    ("$name != 'alice'", True),
     ("$name == 'bob'", False),
-    ("@topic == 'KUBERNETES'", True),
+    ("@topic == 'kubernetes'", True),
     ("$missing == null", True),
     ("$missing != null", False),
     ("$name == null", False),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogue.config import load_dialog
+from bot.dialogue.expressions import Scope
 from bot.nlu.intents import load_intents
 from knowledge.settings import SettingsError
 
@@ -39,20 +40,8 @@ def test_slots_check_for_entities(dialog):
 class _AnyTurn:
     """A turn with nothing in it, where only the fallback flag holds."""
 
-    def intent_is(self, name):
-        return False
-
-    def entity_value(self, name):
-        return None
-
-    def entity_has(self, name, value):
-        return False
-
-    def variable(self, name):
-        return None
-
-    def flag(self, name):
-        return name == "anything_else"
+    def scope(self) -> Scope:
+        return Scope({}, "", flags={"anything_else": True})
 
 
 GOOD_NODE = """
@@ -109,13 +98,13 @@ BROKEN = [
       text: [a, b]
       selection: shuffled
 """, ["node greet", "selection"]),
-    ("slot without prompt", """
+    ("slot without check_for", """
   - id: find
     condition: "#find_posts"
     slots:
       - variable: topic
-        check_for: "@topic"
-""", ["node find", "prompt"]),
+        prompt: "Which topic?"
+""", ["node find", "check_for"]),
     ("unknown slot key", """
   - id: find
     condition: "#find_posts"
@@ -153,7 +142,7 @@ def write_dialog(tmp_path, nodes: str):
 def test_good_node_alone_loads(tmp_path):
     config = load_dialog(write_dialog(tmp_path, ""))
     assert [node.id for node in config.nodes] == ["hello"]
-    assert config.nodes[0].response.texts == ["hi"]
+    assert config.nodes[0].response.parts[0].texts == ["hi"]
 
 
 @pytest.mark.parametrize("case, nodes, words", BROKEN, ids=[b[0] for b in BROKEN])

@@ -66,6 +66,17 @@ def test_a_passing_script_passes(tmp_path, engines):
     assert result.name == "greets and lists tekton posts"
 
 
+def test_a_first_step_with_only_bot_checks_the_opening(tmp_path, engines):
+    opening = "name: opening\nsteps:\n  - bot: {text: 'I answer questions about this blog', buttons: [Topics]}\n" \
+              "  - user: hello\n    bot: {intent: greeting}\n"
+    result = run_script(load_scripts(write(tmp_path, "open.yml", opening))[0], engines)
+    assert result.passed, result.failure
+    assert result.transcript[0] == "user: [opens the conversation]"
+    wrong = opening.replace("I answer questions about this blog", "Welcome to the cafe")
+    result = run_script(load_scripts(write(tmp_path, "wrong.yml", wrong))[0], engines)
+    assert not result.passed and "step 1" in result.failure
+
+
 def test_a_failing_script_stops_at_the_failing_turn_with_expected_and_actual(tmp_path, engines):
     script = load_scripts(write(tmp_path, "bad.yml", FAILING))[0]
     result = run_script(script, engines)
@@ -101,8 +112,9 @@ def test_each_conversation_starts_a_fresh_session(tmp_path, engines):
 
 @pytest.mark.parametrize("text, line, reason", [
     ("name: x\nsteps:\n  - user: hi\n    bot: {intnt: greeting}\n", 4, "unknown expectation(s) intnt"),
-    ("name: x\nsteps:\n  - bot: {intent: greeting}\n", 3, "exactly one of user or click"),
-    ("name: x\nsteps:\n  - user: hi\n    click: Go\n", 3, "exactly one of user or click"),
+    ("name: x\nsteps:\n  - user: hi\n  - bot: {intent: greeting}\n", 4, "only the first step can be bot alone"),
+    ("name: x\nsteps:\n  - user: hi\n    click: Go\n", 3, "one of user or click, not both"),
+    ("name: x\nsteps:\n  - context: {a: 1}\n", 3, "needs user, click, or"),
     ("name: x\nsurprise: 1\nsteps:\n  - user: hi\n", 1, "unknown key(s) surprise"),
     ("name: [unclosed\n", 2, "not valid YAML"),
     ("steps:\n  - user: hi\n", 1, "needs a name"),
@@ -124,7 +136,7 @@ def test_cli_reports_each_conversation_and_exits_1_on_a_failure(tmp_path, demo_i
     folder = tmp_path / "scripts"
     write(folder, "a_ok.yml", PASSING)
     write(folder, "b_fail.yml", FAILING)
-    write(folder, "c_malformed.yml", "name: x\nsteps:\n  - bot: {intent: greeting}\n")
+    write(folder, "c_malformed.yml", "name: x\nsteps:\n  - user: hi\n  - bot: {intent: greeting}\n")
     done = run_blogbot("test", str(folder), "--junit", str(tmp_path / "out" / "junit.xml"), "--data-dir", str(demo_index), timeout=600)
     assert done.returncode == 1, done.stderr
     out = done.stdout
@@ -132,7 +144,7 @@ def test_cli_reports_each_conversation_and_exits_1_on_a_failure(tmp_path, demo_i
     assert "FAIL  expects the wrong post" in out
     assert "user: do you have posts about tekton?" in out                # the transcript up to the failure
     assert ">>> step 2 (line 5): expected a citation of 'vector-databases'" in out
-    assert "c_malformed.yml:3: a step needs exactly one of user or click" in out
+    assert "c_malformed.yml:4: only the first step can be bot alone" in out
     assert "1 passed, 2 failed" in out
     suite = ET.parse(tmp_path / "out" / "junit.xml").getroot()
     assert suite.get("tests") == "3"

@@ -19,6 +19,9 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -29,6 +32,14 @@ from bot.channels.admission import Admission, Refused, TurnPool
 from bot.dialogue.messages import BotMessage, Notice, Token
 from bot.channels.slack.blocks import CHOICE_ACTION, FEEDBACK_ACTION, fallback_text, message_blocks, to_mrkdwn
 from knowledge.markup import unicode_problem
+
+if TYPE_CHECKING:
+    from slack_bolt import BoltContext
+    from slack_sdk.web import SlackResponse
+
+    from bot.dialogue.engine import DialogEngine
+    from knowledge.feedback import FeedbackStore
+    from knowledge.settings import WebSettings
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +60,7 @@ class SeenEvents:
         self._lock = threading.Lock()
 
     def first_time(self, event_id: str | None) -> bool:
+        """True the first time `event_id` is seen (and for events without an id), False after."""
         if not event_id:
             return True
         with self._lock:
@@ -66,14 +78,15 @@ def web_client(token: str, api_url: str | None = None) -> WebClient:
     return WebClient(token=token, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)], **kwargs)
 
 
-def own_admission(web) -> Admission:
+def own_admission(web: WebSettings) -> Admission:
     """An Admission from the `web` settings, for a Slack app that runs without the web server."""
     pool = TurnPool(web.workers, web.queue_size, typical_turn_s=web.typical_turn_s)
     return Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client)
 
 
-def create_slack_app(engine, feedback_store, token: str, signing_secret: str | None, api_url: str | None = None,
-                     update_interval_s: float = 1.0, admission: Admission | None = None) -> App:
+def create_slack_app(engine: DialogEngine, feedback_store: FeedbackStore, token: str, signing_secret: str | None,
+                     api_url: str | None = None, update_interval_s: float = 1.0,
+                     admission: Admission | None = None) -> App:
     """The bolt app over the dialogue engine. `signing_secret` None: Socket Mode (no HTTP requests).
     `admission` (the web server's) bounds the turns across web and Slack; None: one of its own."""
     app = App(client=web_client(token, api_url), signing_secret=signing_secret or "socket-mode",
@@ -81,6 +94,18 @@ def create_slack_app(engine, feedback_store, token: str, signing_secret: str | N
               token_verification_enabled=False)
     seen = SeenEvents()
     replier = Replier(engine, update_interval_s, admission or own_admission(engine.settings.web))
+    _add_message_listeners(app, engine, seen, replier)
+    _add_action_listeners(app, replier, feedback_store)
+
+    @app.error
+    def on_error(error, body):
+        log.error("slack: a listener failed: %s", error)
+
+    return app
+
+
+def _add_message_listeners(app: App, engine: DialogEngine, seen: SeenEvents, replier: Replier) -> None:
+    """Mentions in channels, direct messages, and replies in the threads the assistant is part of."""
 
     @app.event("app_mention")
     def on_mention(body, event, client, context):
@@ -109,6 +134,10 @@ def create_slack_app(engine, feedback_store, token: str, signing_secret: str | N
         sender = f"slack:{body.get('team_id', '')}:{channel}:{thread}"
         if engine.has_conversation(sender):          # only threads the assistant is part of
             replier.answer(client, channel, thread, sender, reader, _from_slack(text), event["ts"])
+
+
+def _add_action_listeners(app: App, replier: Replier, feedback_store: FeedbackStore) -> None:
+    """The buttons under answers: a choice continues the conversation, 👍/👎 is recorded as feedback."""
 
     @app.action(re.compile(f"^{CHOICE_ACTION}_\\d+$"))
     def on_choice(ack, body, action, client):
@@ -140,14 +169,8 @@ def create_slack_app(engine, feedback_store, token: str, signing_secret: str | N
               text="Thanks for the feedback!" if value["rating"] == "up" else
               "Thanks for telling me. I'll pass it on.")
 
-    @app.error
-    def on_error(error, body):
-        log.error("slack: a listener failed: %s", error)
 
-    return app
-
-
-def _ignored(event: dict, context) -> bool:
+def _ignored(event: dict, context: BoltContext) -> bool:
     """Messages from bots (this app included), edits, deletions and other subtypes."""
     if event.get("bot_id") or event.get("subtype"):
         return True
@@ -165,7 +188,7 @@ def _from_slack(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
-def _json(value) -> dict:
+def _json(value: str | None) -> dict:
     try:
         parsed = json.loads(value or "{}")
         return parsed if isinstance(parsed, dict) else {}
@@ -173,7 +196,7 @@ def _json(value) -> dict:
         return {}
 
 
-def _call(method, **kwargs):
+def _call(method: Callable[..., SlackResponse], **kwargs: Any) -> SlackResponse | None:
     """A Web API call whose failure is logged, not raised (invalid_auth, channel_not_found, …)."""
     try:
         return method(**{k: v for k, v in kwargs.items() if v is not None})
@@ -184,7 +207,7 @@ def _call(method, **kwargs):
     return None
 
 
-def _log_failure(turn) -> None:
+def _log_failure(turn: Future) -> None:
     if not turn.cancelled() and turn.exception():
         log.error("slack: a turn failed: %s", turn.exception())
 
@@ -193,7 +216,7 @@ class Replier:
     """Takes a message (👀, admission) and runs its turn on the pool: placeholder, throttled updates,
     final blocks."""
 
-    def __init__(self, engine, update_interval_s: float, admission: Admission):
+    def __init__(self, engine: DialogEngine, update_interval_s: float, admission: Admission):
         self.engine = engine
         self.update_interval_s = update_interval_s
         self.admission = admission
@@ -243,7 +266,7 @@ class Replier:
 
     @staticmethod
     def _post(client: WebClient, channel: str, thread: str | None, message: BotMessage, replace_ts: str | None,
-              sender: str):
+              sender: str) -> None:
         blocks = message_blocks(message, sender=sender)
         if replace_ts:
             _call(client.chat_update, channel=channel, ts=replace_ts, text=fallback_text(message), blocks=blocks)

@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
+if TYPE_CHECKING:
+    from slack_bolt import App
+
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
-def mount_slack(web_app: FastAPI, slack_app) -> None:
+def mount_slack(web_app: FastAPI, slack_app: App) -> None:
+    """Take `slack_app`'s events at POST /slack/events of `web_app`."""
     @web_app.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request):
         # Bolt's verifier would raise on a timestamp that is not a number (a 500): refuse it here.
@@ -32,6 +37,7 @@ def mount_slack(web_app: FastAPI, slack_app) -> None:
 
 
 def slack_not_configured(web_app: FastAPI) -> None:
+    """Answer POST /slack/events with a 404 that says how to configure Slack."""
     @web_app.post("/slack/events", include_in_schema=False)
     async def slack_events():
         return JSONResponse({"error": "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET"},

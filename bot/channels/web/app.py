@@ -23,7 +23,10 @@ import logging
 import re
 import threading
 import uuid
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +41,11 @@ from bot.channels.web.transport import BodyLimit
 from knowledge.threads import ThreadToLoop
 from knowledge.markup import unicode_problem
 
+if TYPE_CHECKING:
+    from bot.dialogue.engine import DialogEngine
+    from knowledge.feedback import FeedbackStore
+    from knowledge.settings import Settings, WebSettings
+
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SESSION_ID = r"^[A-Za-z0-9_-]{8,64}$"
@@ -51,6 +59,8 @@ def _valid_unicode(value: str | None) -> str | None:
 
 
 class ChatRequest(BaseModel):
+    """A reader's message: typed text or a pressed button, in a session (omitted: a new one)."""
+
     session_id: str | None = Field(None, pattern=SESSION_ID, description="omit to start a conversation")
     text: str | None = Field(None, description="what the reader typed")
     button: str | None = Field(None, description="the value of a button the reader pressed")
@@ -58,13 +68,16 @@ class ChatRequest(BaseModel):
     _unicode = field_validator("text", "button")(_valid_unicode)
 
     @model_validator(mode="after")
-    def one_of_text_or_button(self):
+    def one_of_text_or_button(self) -> ChatRequest:
+        """Exactly one of `text` and `button`, and not blank."""
         if (self.text is None or not self.text.strip()) == (self.button is None or not self.button.strip()):
             raise ValueError("give exactly one of text (non-empty) or button")
         return self
 
 
 class CitationOut(BaseModel):
+    """A source an answer cites."""
+
     title: str
     url: str
     permalink: str
@@ -72,11 +85,15 @@ class CitationOut(BaseModel):
 
 
 class ButtonOut(BaseModel):
+    """A button under a message: its label and the value sent back when it is pressed."""
+
     title: str
     payload: str
 
 
 class Message(BaseModel):
+    """One bot message: Markdown text with its citations and buttons."""
+
     id: str
     text: str = Field(description="Markdown")
     citations: list[CitationOut]
@@ -85,6 +102,8 @@ class Message(BaseModel):
 
 
 class ChatResponse(BaseModel):
+    """The bot's messages for one turn, and the session they belong to."""
+
     session_id: str
     messages: list[Message]
     intent: str | None = None
@@ -92,10 +111,14 @@ class ChatResponse(BaseModel):
 
 
 class StartRequest(BaseModel):
+    """Opening a conversation, optionally resuming a session."""
+
     session_id: str | None = Field(None, pattern=SESSION_ID)
 
 
 class FeedbackRequest(BaseModel):
+    """A reader's rating of one message, with an optional comment."""
+
     session_id: str = Field(pattern=SESSION_ID)
     message_id: str = Field(min_length=1, max_length=64)
     rating: str = Field(pattern="^(up|down)$")
@@ -105,17 +128,32 @@ class FeedbackRequest(BaseModel):
 
 
 class Problem(Exception):
+    """An error answered as JSON `{"error": message}` with `status` and `headers`."""
+
     def __init__(self, status: int, message: str, headers: dict | None = None):
         self.status, self.message, self.headers = status, message, headers or {}
 
 
-def create_app(engine, settings, feedback_store, title: str | None = None) -> FastAPI:
+def create_app(engine: DialogEngine, settings: Settings, feedback_store: FeedbackStore,
+               title: str | None = None) -> FastAPI:
     """The web app over a loaded dialogue engine."""
     web = settings.web
     app = FastAPI(title="blogbot chat API", version="1", docs_url=None, redoc_url=None)
     pool = TurnPool(web.workers, web.queue_size, typical_turn_s=web.typical_turn_s)
     admission = Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client)
     app.state.pool, app.state.admission = pool, admission
+    _add_middleware(app, web)
+    _add_error_handlers(app)
+    turns = _Turns(engine, web, admission)
+    _add_chat_routes(app, turns)
+    _add_feedback_route(app, turns, feedback_store)
+    _add_status_routes(app, engine)
+    _add_page_routes(app, web, title)
+    return app
+
+
+def _add_middleware(app: FastAPI, web: WebSettings) -> None:
+    """CORS for the allowed origins (if any), and the cap on request bodies."""
     if web.allowed_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(web.allowed_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type"], expose_headers=["Retry-After"], max_age=600)
@@ -124,6 +162,10 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
     app.add_middleware(BodyLimit, timeout_s=web.body_timeout_s,
                        limit_for=lambda path: web.max_slack_body_bytes if path.startswith("/slack/")
                        else web.max_body_bytes)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error as JSON `{"error": "..."}`."""
 
     @app.exception_handler(Problem)
     async def problem(_request, exc: Problem):
@@ -146,33 +188,47 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
         log.exception("web: unexpected error")
         return JSONResponse({"error": "internal error, logged"}, status_code=500)
 
-    def admit(request: Request) -> None:
+
+class _Turns:
+    """What the chat and feedback routes share: admitting a request and running its turn on the pool
+    within the client's share (see bot.channels.admission)."""
+
+    def __init__(self, engine: DialogEngine, web: WebSettings, admission: Admission):
+        self.engine, self.web, self.admission = engine, web, admission
+
+    def admit(self, request: Request) -> None:
+        """Count the request against its client's rate; Problem(429) past it."""
         try:
-            admission.check_rate(_client(request))
+            self.admission.check_rate(_client(request))
         except Refused as refused:
             raise _problem(refused) from None
 
-    def begin(body: ChatRequest) -> tuple[str, str, bool]:
-        text = body.text if body.text is not None and body.text.strip() else body.button
-        if len(text) > web.max_text_chars:
-            raise Problem(413, f"the message is longer than {web.max_text_chars} characters")
-        session = body.session_id
-        new = not session or not engine.has_conversation(_sender(session))
+    def session(self, session_id: str | None) -> tuple[str, bool]:
+        """The session to continue, and whether it is new: an unknown one starts afresh under a new id."""
+        new = not session_id or not self.engine.has_conversation(_sender(session_id))
         if new:
-            session = uuid.uuid4().hex      # an unknown session starts afresh, under a new id
+            session_id = uuid.uuid4().hex
+        return session_id, new
+
+    def begin(self, body: ChatRequest) -> tuple[str, str, bool]:
+        """The session, the reader's text (Problem(413) when too long) and whether the session is new."""
+        text = body.text if body.text is not None and body.text.strip() else body.button
+        if len(text) > self.web.max_text_chars:
+            raise Problem(413, f"the message is longer than {self.web.max_text_chars} characters")
+        session, new = self.session(body.session_id)
         return session, text, new
 
-    def submit(request: Request, fn, *args):
+    def submit(self, request: Request, fn: Callable[..., Any], *args: Any) -> Future:
         """Run a turn on the pool, within the client's share (see bot.channels.admission)."""
         try:
-            return admission.submit(_client(request), fn, *args)
+            return self.admission.submit(_client(request), fn, *args)
         except Refused as refused:
             raise _problem(refused) from None
 
-    async def whole_turn(request: Request, session: str, text: str | None) -> TurnResult | None:
+    async def whole_turn(self, request: Request, session: str, text: str | None) -> TurnResult | None:
         """A turn run on the pool; None when the reader hung up first (the turn is cancelled)."""
         cancel = threading.Event()
-        future = submit(request, engine.respond, _sender(session), text, cancel)
+        future = self.submit(request, self.engine.respond, _sender(session), text, cancel)
         answered = asyncio.wrap_future(future)
         gone = asyncio.ensure_future(_hung_up(request))
         try:
@@ -186,15 +242,16 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
         answered.cancel()
         return None
 
+
+def _add_chat_routes(app: FastAPI, turns: _Turns) -> None:
+    """POST /api/chat/start, /api/chat and /api/chat/stream."""
+
     @app.post("/api/chat/start", response_model=ChatResponse, responses={429: {}, 503: {}})
     async def chat_start(request: Request, body: StartRequest | None = None):
         """Open the conversation: the welcome message and its conversation starters."""
-        admit(request)
-        session = body.session_id if body else None
-        new = not session or not engine.has_conversation(_sender(session))
-        if new:
-            session = uuid.uuid4().hex
-        result = await whole_turn(request, session, None)
+        turns.admit(request)
+        session, new = turns.session(body.session_id if body else None)
+        result = await turns.whole_turn(request, session, None)
         if result is None:
             return Response(status_code=499)        # nobody is listening any more
         return {"session_id": session, "messages": [m.as_json() for m in result.messages], "intent": None,
@@ -202,9 +259,9 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
 
     @app.post("/api/chat", response_model=ChatResponse, responses={400: {}, 413: {}, 429: {}, 503: {}})
     async def chat(body: ChatRequest, request: Request):
-        admit(request)
-        session, text, new = begin(body)
-        result = await whole_turn(request, session, text)
+        turns.admit(request)
+        session, text, new = turns.begin(body)
+        result = await turns.whole_turn(request, session, text)
         if result is None:
             return Response(status_code=499)
         return {"session_id": session, "messages": [m.as_json() for m in result.messages],
@@ -212,45 +269,55 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
 
     @app.post("/api/chat/stream", responses={200: {"content": {"text/event-stream": {}}}, 413: {}, 429: {}, 503: {}})
     async def chat_stream(body: ChatRequest, request: Request):
-        admit(request)
-        session, text, new = begin(body)
+        turns.admit(request)
+        session, text, new = turns.begin(body)
         cancel = threading.Event()
-        turn = ThreadToLoop(engine.handle(_sender(session), text, cancel), cancel)
-        future = submit(request, turn.work)      # the turn runs on the pool
-
-        async def stream():
-            try:
-                yield _sse("session", {"session_id": session, "new_session": new})
-                async for event in turn.items():
-                    if isinstance(event, Token):
-                        yield _sse("token", {"text": event.text})
-                    elif isinstance(event, Notice):
-                        yield _sse("notice", {"text": event.text})
-                    elif isinstance(event, BotMessage):
-                        yield _sse("message", event.as_json())
-                    elif isinstance(event, TurnResult):
-                        yield _sse("done", {"session_id": session, "intent": event.intent})
-            except Exception:       # reported to the client as an error event
-                log.exception("web: turn failed")
-                yield _sse("error", {"error": "the assistant failed on this message; it was logged"})
-            finally:        # ended, or the reader hung up: stop the turn, give back its place
-                cancel.set()
-                future.cancel()
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
+        turn = ThreadToLoop(turns.engine.handle(_sender(session), text, cancel), cancel)
+        future = turns.submit(request, turn.work)      # the turn runs on the pool
+        return StreamingResponse(_turn_events(turn, session, new, cancel, future), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _turn_events(turn: ThreadToLoop, session: str, new: bool, cancel: threading.Event,
+                       future: Future) -> AsyncIterator[str]:
+    """A streamed turn as Server-Sent Events: session, token…, notice?, message…, done (or error)."""
+    try:
+        yield _sse("session", {"session_id": session, "new_session": new})
+        async for event in turn.items():
+            if isinstance(event, Token):
+                yield _sse("token", {"text": event.text})
+            elif isinstance(event, Notice):
+                yield _sse("notice", {"text": event.text})
+            elif isinstance(event, BotMessage):
+                yield _sse("message", event.as_json())
+            elif isinstance(event, TurnResult):
+                yield _sse("done", {"session_id": session, "intent": event.intent})
+    except Exception:       # reported to the client as an error event
+        log.exception("web: turn failed")
+        yield _sse("error", {"error": "the assistant failed on this message; it was logged"})
+    finally:        # ended, or the reader hung up: stop the turn, give back its place
+        cancel.set()
+        future.cancel()
+
+
+def _add_feedback_route(app: FastAPI, turns: _Turns, feedback_store: FeedbackStore) -> None:
+    """POST /api/feedback."""
 
     @app.post("/api/feedback", status_code=201, responses={404: {}, 422: {}, 429: {}})
     async def feedback(body: FeedbackRequest, request: Request):
-        admit(request)
+        turns.admit(request)
         sender = _sender(body.session_id)
-        message = engine.message_of(sender, body.message_id)
+        message = turns.engine.message_of(sender, body.message_id)
         if message is None:
             raise Problem(404, "no such message in this session")
-        question = engine.question_before(sender, body.message_id)
+        question = turns.engine.question_before(sender, body.message_id)
         feedback_id = await asyncio.to_thread(feedback_store.record, sender, body.rating, body.message_id,
                                               body.comment, question, message.get("text"))
         return {"id": feedback_id}
+
+
+def _add_status_routes(app: FastAPI, engine: DialogEngine) -> None:
+    """GET /healthz and /readyz."""
 
     @app.get("/healthz")
     async def healthz():
@@ -263,6 +330,10 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
             return JSONResponse({"status": "not ready", "reason": "the actions are not answering"}, status_code=503)
         return {"status": "ready"}
 
+
+def _add_page_routes(app: FastAPI, web: WebSettings, title: str | None) -> None:
+    """GET /widget.js and the demo page at /."""
+
     @app.get("/widget.js", include_in_schema=False)
     async def widget():
         return FileResponse(STATIC / "widget.js", media_type="application/javascript",
@@ -274,8 +345,6 @@ def create_app(engine, settings, feedback_store, title: str | None = None) -> Fa
         page = page.replace("{{title}}", _html_attr(title or web.widget_title))
         return HTMLResponse(page, headers={"Content-Security-Policy":
                                            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"})
-
-    return app
 
 
 async def _hung_up(request: Request) -> None:

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
+    from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
 class BodyTooLarge(HTTPException):
@@ -23,6 +29,8 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyTooSlow(HTTPException):
+    """The body did not arrive within its deadline."""
+
     def __init__(self, seconds: float):
         super().__init__(408, f"the request body did not arrive within {seconds:g} s")
 
@@ -30,12 +38,12 @@ class BodyTooSlow(HTTPException):
 class BodyLimit:
     """Caps request bodies at `limit_for(path)` bytes and `timeout_s` seconds."""
 
-    def __init__(self, app, limit_for, timeout_s: float):
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int], timeout_s: float):
         self.app = app
         self.limit_for = limit_for
         self.timeout_s = timeout_s
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         limit = self.limit_for(scope["path"])
@@ -62,7 +70,7 @@ class BodyLimit:
         await self.app(scope, limited_receive, send)
 
 
-async def _refuse(send, problem: HTTPException) -> None:
+async def _refuse(send: Send, problem: HTTPException) -> None:
     body = json.dumps({"error": problem.detail}).encode()
     await send({"type": "http.response.start", "status": problem.status_code,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
@@ -70,7 +78,7 @@ async def _refuse(send, problem: HTTPException) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def header_deadline_protocol(timeout_s: float):
+def header_deadline_protocol(timeout_s: float) -> type[H11Protocol]:
     """uvicorn's h11 protocol class, closing a connection whose request line and headers are not
     complete `timeout_s` after it opened or after its previous response (slow-header clients)."""
     import h11
