@@ -61,6 +61,8 @@ class DialogFlow:
         conversation = turn.conversation
         conversation.pending = None
         kind = (pending or {}).get("kind")
+        if kind == "slot" and not isinstance(pending.get("slot"), int):
+            kind = None         # kept by an older blogbot (the slot by name): start over at the root
         if kind == "slot" and pending["node"] in self.config.by_id:
             yield from self.frames.resume(turn, pending)
         elif kind == "children" and pending["node"] in self.config.by_id:
@@ -82,18 +84,26 @@ class DialogFlow:
         """When this turn ended a branch and a digression is to return: say the interrupted node's
         response (or its slot's prompt) again and wait where it waited."""
         conversation = turn.conversation
-        if conversation.pending is not None or not conversation.stack:
-            return
-        entry = conversation.stack.pop()
-        pending, node = entry["pending"], self.config.by_id.get(entry["node"])
-        if node is None:
-            return
-        conversation.pending = pending
-        if pending.get("kind") == "slot":
-            self.frames.prompt(node, node.slots[pending["slot"]], turn)
-        elif node.response is not None:
-            self.speak(node.response, turn, node.id)
-        yield from ()
+        turn.flags["returning_from_digression"] = True
+        while conversation.pending is None and conversation.stack:
+            entry = conversation.stack.pop()
+            pending, node = entry["pending"], self.config.by_id.get(entry["node"])
+            if node is None:
+                continue
+            if pending.get("kind") == "slot":
+                # A frame asks for what it still needs; one that has all of it (filled another way
+                # meanwhile) is not returned to.
+                yield from self.frames.ask_again(node, pending, turn)
+                continue
+            conversation.pending = pending
+            if node.response is not None:
+                self.speak(node.response, turn, node.id)
+            for index, handler in enumerate(node.responses):
+                if handler.condition.evaluate(turn):
+                    if handler.response is not None:
+                        self.speak(handler.response, turn, handler.id or f"{node.id}:responses:{index}")
+                    break
+        turn.flags.pop("returning_from_digression", None)
 
     # -- choosing nodes -------------------------------------------------------------------------
 
@@ -116,11 +126,17 @@ class DialogFlow:
     def from_node(self, target: DialogNode, turn: Turn, depth: int) -> Iterator:
         """jump_to with selector condition: the target if its condition holds, else the first sibling
         after it that holds, else the root nodes."""
-        siblings = target.parent.children if target.parent is not None else self.config.nodes
-        after = siblings[siblings.index(target):]
-        node = self.first(after, turn) or self.first(self.config.nodes, turn)
-        if node is not None:
-            yield from self.visit(node, turn, depth + 1)
+        after: list[DialogNode] = []
+        node = target
+        while True:         # the target and its next siblings, then (out of a folder) the folder's next siblings
+            siblings = node.parent.children if node.parent is not None else self.config.nodes
+            after += siblings[siblings.index(node) + (0 if node is target else 1):]
+            if node.parent is None or node.parent.type != "folder":
+                break
+            node = node.parent
+        chosen = self.first(after, turn) or self.first(self.config.nodes, turn)
+        if chosen is not None:
+            yield from self.visit(chosen, turn, depth + 1)
 
     def digress(self, turn: Turn, pending: dict, origin: DialogNode, from_slot: bool) -> Iterator:
         """Input the current node does not take, tried on the root nodes its digression settings allow;
@@ -130,7 +146,7 @@ class DialogFlow:
             return False
         for node, digress_in in self.candidates(self.config.nodes, turn):
             digress_in = digress_in or "returns"
-            if node is origin or digress_in == "not_available":
+            if (node is origin and from_slot) or digress_in == "not_available":
                 continue
             if allowed == "allow_returning" and digress_in != "returns":
                 continue
@@ -152,6 +168,8 @@ class DialogFlow:
             log.error("dialog: more than %d nodes in one turn at %s (a jump_to loop?); stopped", MAX_STEPS, node.id)
             return
         turn.node = node.id
+        stack = turn.conversation.stack
+        stack[:] = [entry for entry in stack if entry["node"] != node.id]   # entered again: nothing to return to
         if node.slots:
             complete = yield from self.frames.enter(node, turn)
             if not complete:
@@ -162,18 +180,18 @@ class DialogFlow:
         """A node whose slots are filled: its context, response (or the first response condition that
         holds), action, then its next step."""
         turn.node = node.id
-        self.apply_context(node.context, turn)
-        step = node.next_step
         if self.skill_fallback == "blog" and node.condition.source.strip() == "anything_else":
             yield from self.call_action(FALLBACK_ACTION, turn)     # the blog answers where the skill has nothing
-        else:
-            if node.response is not None:
-                self.speak(node.response, turn, node.id)
-            chosen = self.run_handler(node.responses, turn, node.id)
-            if chosen is not None and chosen.next_step is not None:
-                step = chosen.next_step
-            if node.action:
-                yield from self.call_action(node.action, turn)
+            return
+        step = node.next_step
+        self.apply_context(node.context, turn)
+        if node.response is not None:
+            self.speak(node.response, turn, node.id)
+        chosen = self.run_handler(node.responses, turn, f"{node.id}:responses")
+        if chosen is not None and chosen.next_step is not None:
+            step = chosen.next_step
+        if node.action:
+            yield from self.call_action(node.action, turn)
         if turn.cancel is not None and turn.cancel.is_set():
             return
         yield from self.next_step(node, step, turn, depth)
@@ -191,7 +209,7 @@ class DialogFlow:
             else:
                 yield from self.visit(target, turn, depth + 1)
         elif behavior == "skip_user_input":
-            child = self.first(node.children, turn)
+            child = self.first(node.children, turn) or self.first(self.config.nodes, turn)
             if child is not None:
                 yield from self.visit(child, turn, depth + 1)
         elif behavior != "return" and node.children and conversation.pending is None:
@@ -199,11 +217,11 @@ class DialogFlow:
 
     def run_handler(self, handlers: list[Handler], turn: Turn, key: str) -> Handler | None:
         """The first handler whose condition holds: its context set, its response said. None if none holds."""
-        for handler in handlers:
+        for index, handler in enumerate(handlers):
             if handler.condition.evaluate(turn):
                 self.apply_context(handler.context, turn)
                 if handler.response is not None:
-                    self.speak(handler.response, turn, handler.id or key)
+                    self.speak(handler.response, turn, handler.id or f"{key}:{index}")
                 return handler
         return None
 
@@ -215,6 +233,8 @@ class DialogFlow:
             resolved = resolve_context_value(value, turn.scope())
             if resolved is None:
                 context.pop(name, None)
+            elif isinstance(resolved, dict) and isinstance(context.get(name), dict):
+                context[name] = {**context[name], **resolved}      # JSON objects are merged, as in Watson
             else:
                 context[name] = resolved
 

@@ -60,9 +60,21 @@ class Frames:
         if node.type != "frame":        # a node of blogbot's own with slots: they start empty each time
             for slot in node.slots:
                 context.pop(slot.variable, None)
-        if self.after_filling(node, self.fill(node, turn), turn, []):
-            return True
-        return (yield from self._prompt_next(node, turn, []))
+        if node.id not in turn.used_input:      # a frame jumped to again this turn does not take the same input twice
+            turn.used_input.add(node.id)
+            if self.after_filling(node, self.fill(node, turn), turn, []):
+                self._state(node, turn, [])
+                return True
+        done = yield from self._prompt_next(node, turn, [])
+        self._state(node, turn, [])
+        return done
+
+    def ask_again(self, node: DialogNode, pending: dict, turn: Turn) -> Iterator:
+        """Back from a digression: ask for the slot still missing (none missing: the frame answers)."""
+        skipped = list(pending.get("skipped") or [])
+        if (yield from self._prompt_next(node, turn, skipped)):
+            self._state(node, turn, skipped)
+            yield from self.flow.complete(node, turn)
 
     def resume(self, turn: Turn, pending: dict) -> Iterator:
         """The reader answers while a slot of the frame is asked for."""
@@ -70,9 +82,13 @@ class Frames:
         slot = node.slots[pending["slot"]]
         skipped = list(pending.get("skipped") or [])
         turn.node = node.id
+        turn.flags["slot_in_focus"] = True
+        turn.used_input.add(node.id)
         filled = self.fill(node, turn)
+        turn.flags.pop("slot_in_focus", None)
         if filled:
             if self.after_filling(node, filled, turn, skipped) or (yield from self._prompt_next(node, turn, skipped)):
+                self._state(node, turn, skipped)
                 yield from self.flow.complete(node, turn)
             return
         handler = self.flow.run_handler(slot.handlers + node.handlers, turn, node.id)
@@ -88,7 +104,10 @@ class Frames:
             yield from self._step(node, slot, pending, handler.next_step.behavior if handler.next_step else "wait",
                                   turn, skipped)
             return
-        yield from self._own_fallback(node, slot, pending, turn, skipped)
+        if node.type == "frame":
+            yield from self._watson_fallback(node, slot, pending, turn)
+        else:
+            yield from self._own_fallback(node, slot, pending, turn, skipped)
 
     def fill(self, node: DialogNode, turn: Turn) -> list[Slot]:
         """Fill the active slots whose check_for holds; the slots filled, in order (a variable once)."""
@@ -147,6 +166,27 @@ class Frames:
         turn.conversation.pending = pending
         if behavior == "reprompt":
             self.prompt(node, slot, turn)
+
+    def _watson_fallback(self, node: DialogNode, slot: Slot, pending: dict, turn: Turn) -> Iterator:
+        """A frame's input that nothing took: the root anything_else node answers (and the frame is
+        returned to if that node returns), or, where the frame keeps the reader, the prompt again."""
+        fallback = next((n for n, _ in self.flow.candidates(self.flow.config.nodes, turn)
+                         if n.condition.source.strip() == "anything_else"), None)
+        allowed = node.digress_out_slots or "allow_returning"
+        returns = fallback is not None and (fallback.digress_in or "returns") == "returns"
+        if fallback is None or allowed == "not_allowed" or (allowed == "allow_returning" and not returns):
+            turn.conversation.pending = pending         # the input is ignored; the slot is asked for again
+            self.prompt(node, slot, turn)
+            return
+        if returns:
+            turn.conversation.stack.append({"pending": pending, "node": node.id})
+        yield from self.flow.visit(fallback, turn)
+
+    def _state(self, node: DialogNode, turn: Turn, skipped: list[int]) -> None:
+        """all_slots_filled and has_skipped_slots, for the frame's response and handlers."""
+        context = turn.conversation.context
+        turn.flags["all_slots_filled"] = all(context.get(s.variable) is not None for s in node.slots if s.prompt)
+        turn.flags["has_skipped_slots"] = bool(skipped)
 
     def _own_fallback(self, node: DialogNode, slot: Slot, pending: dict, turn: Turn, skipped: list[int]) -> Iterator:
         """blogbot's slots: take the reader's words as the value (accept_text), else say so and ask

@@ -29,9 +29,8 @@ def response_messages(response: Response, scope: Scope, key: str, handoff: str) 
         buttons.clear()
 
     for index, part in enumerate(response.parts):
-        if part.pause_ms:
+        if part.pause_ms:       # a pause starts a new message (channels do not wait)
             flush()
-            continue
         text = _variant(part, scope, f"{key}:{index}") if part.texts else ""
         if text:
             texts.append(render(text, scope, escape_markdown))

@@ -29,6 +29,8 @@ class Turn:
     new_topic: str | None = None        # "what about X?": the topic the follow-up moves to
     cancel: threading.Event | None = None   # set when the reader has gone: stop the turn
     now: dt.datetime | None = None       # the clock conditions see (None: the real one)
+    flags: dict = field(default_factory=dict)     # slot_in_focus, all_slots_filled, ... as the dialog sets them
+    used_input: set = field(default_factory=set)  # frames that took their values from this input already
 
     def scope(self) -> Scope:
         """The turn as Watson's expressions see it: context, input, entities, intents and flags. The NLU
@@ -40,7 +42,7 @@ class Turn:
                             list(e.groups)) for e in parse.entities]
         irrelevant = not self.welcome and bool(parse.text) and (parse.intent is None or parse.irrelevant)
         flags = {"anything_else": True, "welcome": self.welcome, "conversation_start": self.start,
-                 "irrelevant": irrelevant}
+                 "irrelevant": irrelevant, **self.flags}
         return Scope(self.conversation.context, parse.text, mentions, intents, self.now, flags, intent_threshold=0.0)
 
 

@@ -58,6 +58,8 @@ class NodeConverter:
         if response:
             spec["response"] = response
         self._keep_next_step(spec, raw, node.id)
+        if raw.get("actions"):
+            self.notes.append(f"{node.id}: node actions (webhooks, client actions) are not supported; left out")
         for key, allowed in (("digress_in", _DIGRESS_IN), ("digress_out", _DIGRESS_OUT),
                              ("digress_out_slots", _DIGRESS_OUT_SLOTS)):
             if raw.get(key) in allowed:
@@ -167,6 +169,8 @@ class NodeConverter:
     def response(self, output: object, node_id: str) -> dict | None:
         """An `output` (text with values and selection_policy, the generic array, or the older
         string / list forms) as a dialog.yml response; None when it says nothing."""
+        if isinstance(output, str) and output.strip():
+            output = {"text": output}
         if not isinstance(output, dict) or not output:
             return None
         parts = []
@@ -181,6 +185,8 @@ class NodeConverter:
             part = _text_part(output["text"])
             if part:
                 parts.append(part)
+        if "generic" in output and output.get("text"):
+            self.notes.append(f"{node_id}: output has both text and generic; the generic array is used")
         other = set(output) - {"text", "generic"}
         if other:
             self.notes.append(f"{node_id}: output keys {', '.join(sorted(other))} are not supported; left out")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from knowledge.settings import config_dir, read_config_file
+from bot.nlu.entities import load_system_entities
+from knowledge.settings import config_dir, load_settings, read_config_file
+
 
 
 def export_skill(config: Path | None = None, name: str = "blogbot") -> dict:
@@ -21,20 +23,27 @@ def export_skill(config: Path | None = None, name: str = "blogbot") -> dict:
     dialog = read_config_file(folder / "dialog.yml")
     nodes: list[dict] = []
     _nodes(dialog.get("nodes") or [], None, nodes)
+    nlu = load_settings(folder / "settings.yml").nlu
+    system = load_system_entities(folder / "entities.yml")
+    own = {"context": dialog.get("context") or {}, "messages": dialog.get("messages") or {},
+           "nlu": {key: getattr(nlu, key) for key in ("intent_threshold", "disambiguation_enabled",
+                                                      "disambiguation_margin", "disambiguation_options")},
+           "entities": {"sys_date_values": system.date_values}}
     return {
         "name": name, "language": "en", "description": f"exported from blogbot's config {folder}",
-        "metadata": {"api_version": {"major_version": "v1", "minor_version": "2018-09-20"}, "digressions": True},
+        "metadata": {"api_version": {"major_version": "v1", "minor_version": "2018-09-20"}, "digressions": True,
+                     "blogbot": own},      # what Watson has no field for, so that import-watson restores it
         "intents": [{"intent": intent, "description": spec.get("label") or intent,
                      "examples": [{"text": str(e)} for e in spec.get("examples") or []]}
                     for intent, spec in (intents.get("intents") or {}).items()],
         "counterexamples": [{"text": str(t)} for t in intents.get("counterexamples") or []],
-        "entities": _entities(entities),
+        "entities": _entities(entities, system.enabled),
         "dialog_nodes": nodes,
     }
 
 
-def _entities(config: dict) -> list[dict]:
-    out = [{"entity": name, "values": []} for name in config.get("system_entities") or []]
+def _entities(config: dict, system: tuple[str, ...]) -> list[dict]:
+    out = [{"entity": name, "values": []} for name in system]
     for name, spec in (config.get("entities") or {}).items():
         values = [{"type": "synonyms", "value": value, "synonyms": [str(s) for s in synonyms or []]}
                   for value, synonyms in (spec.get("values") or {}).items()]
@@ -54,9 +63,9 @@ def _entities(config: dict) -> list[dict]:
     return out
 
 
-def _nodes(specs: list[dict], parent: str | None, out: list[dict]) -> None:
-    """Append the nodes (and everything under them) to `out` as export nodes, linked as siblings."""
-    previous = None
+def _nodes(specs: list[dict], parent: str | None, out: list[dict], previous: str | None = None) -> None:
+    """Append the nodes (and everything under them) to `out` as export nodes, linked as siblings
+    (after `previous`: one chain per parent, a node's handlers and slots first)."""
     for spec in specs:
         node = _base(spec, parent, previous)
         node["type"] = spec.get("type") or ("frame" if spec.get("slots") else "standard")
@@ -83,10 +92,10 @@ def _nodes(specs: list[dict], parent: str | None, out: list[dict]) -> None:
         out.append(node)
         previous = node["dialog_node"]
         last = _handlers(spec.get("responses") or [], node["dialog_node"], "response_condition", None, out)
-        for slot in spec.get("slots") or []:
-            last = _slot(slot, node["dialog_node"], last, out)
-        _handlers(spec.get("handlers") or [], node["dialog_node"], "event_handler", last, out, event="generic")
-        _nodes(spec.get("children") or [], node["dialog_node"], out)
+        for number, slot in enumerate(spec.get("slots") or [], 1):
+            last = _slot(slot, node["dialog_node"], last, out, number)
+        last = _handlers(spec.get("handlers") or [], node["dialog_node"], "event_handler", last, out, event="generic")
+        _nodes(spec.get("children") or [], node["dialog_node"], out, last)
 
 
 def _base(spec: dict, parent: str | None, previous: str | None) -> dict:
@@ -118,8 +127,8 @@ def _handlers(specs: list[dict], parent: str, kind: str, previous: str | None, o
     return previous
 
 
-def _slot(spec: dict, parent: str, previous: str | None, out: list[dict]) -> str:
-    slot_id = str(spec.get("id") or f"{parent}_slot_{spec['variable']}")
+def _slot(spec: dict, parent: str, previous: str | None, out: list[dict], number: int) -> str:
+    slot_id = str(spec.get("id") or f"{parent}_slot_{number}_{spec['variable']}")
     node: dict = {"dialog_node": slot_id, "type": "slot", "parent": parent, "previous_sibling": previous,
                   "variable": f"${spec['variable']}"}
     if spec.get("condition"):

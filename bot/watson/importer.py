@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.dialogue.conditions import ConditionError, parse_condition
 from bot.dialogue.expressions import problems as expression_problems
 from bot.watson.dialog_nodes import NodeConverter
 from bot.watson.skill import read_skill
@@ -70,18 +71,25 @@ def import_skill(skill_path: str | Path, out_dir: str | Path, answer_from_blog: 
     _watson_defaults(nodes, root=True)
     report.notes += converter.notes
     report.notes += _expression_notes(nodes)
+    report.notes += _jump_notes(nodes)
     report.counts.update({"intents": len(intents["intents"]),
                           "examples": sum(len(i["examples"]) for i in intents["intents"].values()),
                           "counterexamples": len(intents.get("counterexamples") or []),
                           "entities": len(entities["entities"]) + len(entities.get("system_entities") or []),
                           **{f"{kind} nodes": count for kind, count in sorted(converter.counts.items())}})
+    own = ((skill.get("metadata") or {}).get("blogbot") or {}) if isinstance(skill.get("metadata"), dict) else {}
+    entities.update(own.get("entities") or {})      # a skill blogbot exported: what Watson has no field for
+    settings = _settings(skill, answer_from_blog)
+    settings["nlu"].update(own.get("nlu") or {})
     header = (f"# Imported from the Watson Assistant dialog skill {name!r} by `blogbot import-watson` on "
               f"{dt.date.today().isoformat()}.\n# Edit freely; names are kept as in the export.\n")
     out_dir.mkdir(parents=True, exist_ok=True)
     _write(out_dir / "intents.yml", header, intents)
     _write(out_dir / "entities.yml", header, entities)
-    _write(out_dir / "dialog.yml", header + _DIALOG_HELP, {"context": {}, "nodes": nodes})
-    _write(out_dir / "settings.yml", header, _settings(skill, answer_from_blog))
+    dialog = {"context": own.get("context") or {}, **({"messages": own["messages"]} if own.get("messages") else {}),
+              "nodes": nodes}
+    _write(out_dir / "dialog.yml", header + _DIALOG_HELP, dialog)
+    _write(out_dir / "settings.yml", header, settings)
     _write(out_dir / "followups.yml", header, {"rules": []})
     for file in _COPIED:
         shutil.copyfile(DEFAULT_CONFIG_DIR / file, out_dir / file)
@@ -177,6 +185,43 @@ def _settings(skill: dict, answer_from_blog: bool) -> dict:
     return {"nlu": nlu, "dialog": dialog}
 
 
+def _condition_problem(condition: object) -> str | None:
+    """Why a condition cannot be loaded (bad syntax, a name blogbot does not know), or None."""
+    if not condition:
+        return None
+    try:
+        parse_condition(str(condition))
+    except ConditionError as exc:
+        return str(exc)
+    return None
+
+
+def _jump_notes(nodes: list[dict]) -> list[str]:
+    """jump_to steps whose target was left out (disabled) or is not a node (a response condition):
+    dropped, each with a note, so the folder loads."""
+    ids: set[str] = set()
+
+    def collect(specs: list[dict]) -> None:
+        for spec in specs:
+            ids.add(str(spec.get("id")))
+            collect(spec.get("children") or [])
+
+    def check(specs: list[dict]) -> list[str]:
+        notes = []
+        for spec in specs:
+            step = spec.get("next_step") or {}
+            if step.get("behavior") == "jump_to" and step.get("node") not in ids:
+                notes.append(f"{spec.get('id')}: jump_to {step.get('node')} names no node that was imported; "
+                             "the jump is left out")
+                del spec["next_step"]
+            for key in ("responses", "found", "not_found", "handlers", "slots", "children"):
+                notes += check(spec.get(key) or [])
+        return notes
+
+    collect(nodes)
+    return check(nodes)
+
+
 def _expression_notes(specs: list[dict], node_id: str | None = None) -> list[str]:
     """Conditions and <? ?> expressions the interpreter cannot read, each with its node id. A condition
     that cannot be read becomes `false` (the node never runs; the original is kept in `comment`); an
@@ -185,8 +230,8 @@ def _expression_notes(specs: list[dict], node_id: str | None = None) -> list[str
     for spec in specs:
         where_id = spec.get("id") or node_id
         for key in ("condition", "check_for"):
-            if spec.get(key) and expression_problems(spec[key], condition=True):
-                problem = expression_problems(spec[key], condition=True)[0]
+            problem = _condition_problem(spec.get(key))
+            if problem:
                 notes.append(f"{where_id}: {key}: {problem}; replaced by false (the original is in its comment)")
                 spec["comment"] = f"Watson {key} that blogbot cannot read: {spec[key]}"
                 spec[key] = "false"

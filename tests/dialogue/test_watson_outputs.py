@@ -117,7 +117,7 @@ def test_conditions_on_input_text_and_system_entities_in_expressions(shop):
 def test_slot_handler_skips_its_slot_and_fuzzy_matching_can_be_off(shop):
     said = talk(shop, "I want to order a shirt", "redd", "crimson", "any")
     assert said[0] == ["Which color?"]
-    assert said[1] == ["Sorry, I didn't get that. Which color?"]      # fuzzy_match false: "redd" is no color
+    assert said[1] == ["Which color?"]     # fuzzy_match false: "redd" is no color; anything_else does not return
     assert said[2] == ["What size?"]
     assert said[3] == ["Any size then.", "Order: a red shirt."]
     assert talk(shop, "buy a shirt", "navy", "42") == [["Which color?"], ["What size?"], ["Order: a blue shirt, size 42."]]

@@ -24,7 +24,9 @@ from bot.dialogue.expressions.values import call_method, equal, regex, shorthand
 
 logger = logging.getLogger(__name__)
 
-FLAGS = frozenset({"anything_else", "conversation_start", "welcome", "irrelevant"})
+# Watson's special conditions; the dialog runtime sets them in Scope.flags.
+FLAGS = frozenset({"anything_else", "conversation_start", "welcome", "irrelevant", "slot_in_focus",
+                   "returning_from_digression", "all_slots_filled", "has_skipped_slots"})
 _ORDER = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
 _NEW = {"JsonArray": list, "JSONArray": list, "ArrayList": list, "JsonObject": dict, "JSONObject": dict,
         "HashMap": dict}
