@@ -48,16 +48,11 @@ class NodeConverter:
         spec: dict = {"id": node.id}
         if raw.get("title"):
             spec["title"] = str(raw["title"])
-        own = ((raw.get("metadata") or {}).get("blogbot") or {}) if isinstance(raw.get("metadata"), dict) else {}
+        own = blogbot_metadata(raw)
         if node.type != "standard" and not (node.type == "frame" and own.get("slots_start_empty")):
             spec["type"] = node.type
         spec["condition"] = _condition(raw)
-        if raw.get("context"):
-            spec["context"] = raw["context"]
-        response = self.response(raw.get("output"), node.id)
-        if response:
-            spec["response"] = response
-        self._keep_next_step(spec, raw, node.id)
+        self._what_it_does(spec, raw, node.id)
         if raw.get("actions"):
             self.notes.append(f"{node.id}: node actions (webhooks, client actions) are not supported; left out")
         for key, allowed in (("digress_in", _DIGRESS_IN), ("digress_out", _DIGRESS_OUT),
@@ -124,8 +119,7 @@ class NodeConverter:
                 handlers.append(self.handler(handler))
             else:
                 self.notes.append(f"{handler.id}: slot event {event!r} is not supported; left out")
-        own = (slot.raw.get("metadata") or {}).get("blogbot") or {} if isinstance(slot.raw.get("metadata"), dict) else {}
-        if own.get("accept_text"):
+        if blogbot_metadata(slot.raw).get("accept_text"):
             spec["accept_text"] = True
         if "check_for" not in spec:
             self.notes.append(f"{slot.id}: a slot without an input handler (check for) never fills")
@@ -139,15 +133,19 @@ class NodeConverter:
         """A response condition or event handler: condition, context, response, next step."""
         raw = node.raw
         spec: dict = {"id": node.id, "condition": _condition(raw)}
-        if raw.get("context"):
-            spec["context"] = raw["context"]
-        response = self.response(raw.get("output"), node.id)
-        if response:
-            spec["response"] = response
-        self._keep_next_step(spec, raw, node.id)
+        self._what_it_does(spec, raw, node.id)
         if node.children:
             self.notes.append(f"{node.id}: children of a {node.type} are not supported; left out")
         return spec
+
+    def _what_it_does(self, spec: dict, raw: dict, node_id: str) -> None:
+        """A node's or handler's context, response and next step, into its spec."""
+        if raw.get("context"):
+            spec["context"] = raw["context"]
+        response = self.response(raw.get("output"), node_id)
+        if response:
+            spec["response"] = response
+        self._keep_next_step(spec, raw, node_id)
 
     def _keep_next_step(self, spec: dict, raw: dict, node_id: str) -> None:
         step = raw.get("next_step")
@@ -226,6 +224,13 @@ class NodeConverter:
             return {"agent": str(available.get("message") or item.get("message_to_human_agent") or "")}
         self.notes.append(f"{node_id}: response type {kind!r} is not supported; left out")
         return None
+
+
+def blogbot_metadata(raw: dict) -> dict:
+    """What `export-watson` put in an export object's `metadata.blogbot` (blogbot's own fields)."""
+    metadata = raw.get("metadata")
+    own = metadata.get("blogbot") if isinstance(metadata, dict) else None
+    return own if isinstance(own, dict) else {}
 
 
 def _condition(raw: dict) -> str:

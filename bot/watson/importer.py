@@ -17,7 +17,7 @@ import yaml
 
 from bot.dialogue.conditions import ConditionError, parse_condition
 from bot.dialogue.expressions import problems as expression_problems
-from bot.watson.dialog_nodes import NodeConverter
+from bot.watson.dialog_nodes import NodeConverter, blogbot_metadata
 from bot.watson.skill import read_skill
 from bot.watson.tree import build_tree
 from knowledge.settings import DEFAULT_CONFIG_DIR
@@ -77,7 +77,7 @@ def import_skill(skill_path: str | Path, out_dir: str | Path, answer_from_blog: 
                           "counterexamples": len(intents.get("counterexamples") or []),
                           "entities": len(entities["entities"]) + len(entities.get("system_entities") or []),
                           **{f"{kind} nodes": count for kind, count in sorted(converter.counts.items())}})
-    own = ((skill.get("metadata") or {}).get("blogbot") or {}) if isinstance(skill.get("metadata"), dict) else {}
+    own = blogbot_metadata(skill)
     entities.update(own.get("entities") or {})      # a skill blogbot exported: what Watson has no field for
     settings = _settings(skill, answer_from_blog)
     settings["nlu"].update(own.get("nlu") or {})
@@ -157,7 +157,7 @@ def _entities(skill: dict, report: ImportReport) -> dict:
                 patterns += [{"value": str(value["value"]), "pattern": str(p)} for p in value.get("patterns") or []]
             else:
                 values[str(value["value"])] = [str(s) for s in value.get("synonyms") or []]
-        own = ((item.get("metadata") or {}).get("blogbot") or {}) if isinstance(item.get("metadata"), dict) else {}
+        own = blogbot_metadata(item)
         patterns = list(own.get("patterns") or []) + patterns
         if values:
             spec["values"] = values
