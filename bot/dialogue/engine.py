@@ -56,6 +56,9 @@ class DialogEngine:
         self.sessions = Sessions(store, settings.dialog.session_timeout_minutes, config.context, clock)
         self._domain: dict | None = None        # rasa's domain for the actions, made on the first call
         self.flow = DialogFlow(config, self._say, self._call_action, settings.dialog.skill_fallback)
+        # What the blog's actions and follow-ups read (query, topic, mention, last_answer, last_intent) is
+        # kept only when something reads it: a dialog without actions (an imported skill) has a clean context.
+        self.keeps_blog_context = any(n.action for n in config.walk()) or settings.dialog.skill_fallback == "blog"
         known = {n.action for n in config.walk() if n.action}
         names = getattr(actions, "action_names", None)
         if names:
@@ -140,7 +143,8 @@ class DialogEngine:
                                     "parse_data": {"intent": {"name": turn.parse.intent,
                                                               "confidence": turn.parse.confidence},
                                                    "entities": [e.as_json() for e in turn.parse.entities]}})
-        self._note_entities(turn)
+        if self.keeps_blog_context:
+            self._note_entities(turn)
         options = []
         if pending.get("kind") != "slot" and self.settings.nlu.disambiguation_enabled \
                 and not turn.parse.text.startswith("/"):
@@ -150,13 +154,19 @@ class DialogEngine:
             self._ask_which(turn, options)
         else:
             yield from self.flow.respond(turn, pending if pending.get("kind") != "disambiguation" else None)
-        if turn.parse.intent not in ("feedback_positive", "feedback_negative") and turn.messages:
-            last = turn.messages[-1]
-            conversation.context["last_answer"] = {"id": last.id, "question": text, "text": last.text}
-        if turn.parse.intent and turn.parse.intent != NONE_OF_THE_ABOVE and turn.node != "disambiguation":
-            conversation.context["last_intent"] = turn.parse.intent     # a guess offered in "Did you mean" is not
+        if self.keeps_blog_context:
+            self._remember_answer(turn, text)
         for message in turn.messages:
             yield message
+
+    def _remember_answer(self, turn: Turn, text: str) -> None:
+        """What follow-ups and feedback read next turn: the last answer and the last intent."""
+        context = turn.conversation.context
+        if turn.parse.intent not in ("feedback_positive", "feedback_negative") and turn.messages:
+            last = turn.messages[-1]
+            context["last_answer"] = {"id": last.id, "question": text, "text": last.text}
+        if turn.parse.intent and turn.parse.intent != NONE_OF_THE_ABOVE and turn.node != "disambiguation":
+            context["last_intent"] = turn.parse.intent     # a guess offered in "Did you mean" is not
 
     def _understand(self, text: str, conversation: Conversation, pending: dict, turn: Turn) -> Parse:
         """The parse of a message: a button payload it was offered, a follow-up rule, or the NLU."""

@@ -62,6 +62,8 @@ def test_opening_runs_the_welcome_node_with_its_options(cafe):
     assert [b.title for b in result.messages[0].buttons] == ["Opening hours", "Book"]
     assert result.messages[0].buttons[0].payload == "when are you open"
     assert result.context["visits"] == 0
+    after = cafe.respond(sender, "when are you open")
+    assert not {"query", "topic", "mention", "last_answer", "last_intent"} & set(after.context)   # the skill's own only
 
 
 def test_folder_is_transparent_and_response_conditions_pick_the_first_that_holds(cafe):
