@@ -62,7 +62,7 @@ class Frames:
                 context.pop(slot.variable, None)
         if node.id not in turn.used_input:      # a frame jumped to again this turn does not take the same input twice
             turn.used_input.add(node.id)
-            if self.after_filling(node, self.fill(node, turn), turn, []):
+            if self.after_filling(node, self.fill(node, turn), turn):
                 self._state(node, turn, [])
                 return True
         done = yield from self._prompt_next(node, turn, [])
@@ -87,7 +87,7 @@ class Frames:
         filled = self.fill(node, turn)
         turn.flags.pop("slot_in_focus", None)
         if filled:
-            if self.after_filling(node, filled, turn, skipped) or (yield from self._prompt_next(node, turn, skipped)):
+            if self.after_filling(node, filled, turn) or (yield from self._prompt_next(node, turn, skipped)):
                 self._state(node, turn, skipped)
                 yield from self.flow.complete(node, turn)
             return
@@ -121,7 +121,7 @@ class Frames:
             filled.append(slot)
         return filled
 
-    def after_filling(self, node: DialogNode, filled: list[Slot], turn: Turn, skipped: list[int]) -> bool:
+    def after_filling(self, node: DialogNode, filled: list[Slot], turn: Turn) -> bool:
         """Run the found handlers of the slots just filled; True when one skips to the frame's response."""
         for slot in filled:
             handler = self.flow.run_handler(slot.found, turn, node.id)

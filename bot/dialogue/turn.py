@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
 
 from bot.dialogue.expressions import Mention, Scope
 from bot.dialogue.messages import BotMessage
 from bot.dialogue.tracker_store import Conversation
 from bot.nlu.parser import Parse
-
-_VARIABLE = re.compile(r"\$([A-Za-z_]\w*)")
 
 
 @dataclass
@@ -44,14 +40,3 @@ class Turn:
         flags = {"anything_else": True, "welcome": self.welcome, "conversation_start": self.start,
                  "irrelevant": irrelevant, **self.flags}
         return Scope(self.conversation.context, parse.text, mentions, intents, self.now, flags, intent_threshold=0.0)
-
-
-def fill_variables(text: str, context: dict, escape: Callable[[str], str] = str) -> str:
-    """`text` with each $variable the context holds replaced by its value (passed through `escape`)."""
-    return _VARIABLE.sub(lambda m: escape(str(context[m.group(1)])) if context.get(m.group(1)) is not None
-                         else m.group(0), text)
-
-
-def has_variable(text: str) -> bool:
-    """Whether `text` still names a $variable (one the context did not hold)."""
-    return bool(_VARIABLE.search(text))

@@ -17,6 +17,7 @@ import yaml
 
 from bot.dialogue.conditions import ConditionError, parse_condition
 from bot.dialogue.expressions import problems as expression_problems
+from bot.nlu.system_entities import SYSTEM_ENTITIES
 from bot.watson.dialog_nodes import NodeConverter, blogbot_metadata
 from bot.watson.skill import read_skill
 from bot.watson.tree import build_tree
@@ -24,7 +25,6 @@ from knowledge.settings import DEFAULT_CONFIG_DIR
 
 # Watson's intent confidence threshold: #intent holds only at or above it (IBM's documentation).
 WATSON_INTENT_THRESHOLD = 0.2
-SYSTEM_ENTITIES = ("sys-date", "sys-time", "sys-number", "sys-currency", "sys-percentage")
 _COPIED = ("prompts.yml", "responses.yml", "synthetic.yml")
 
 
