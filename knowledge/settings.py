@@ -154,7 +154,8 @@ class TopicSettings:
 
 @dataclass
 class NluSettings:
-    """The `nlu` section of config/settings.yml: intent threshold, disambiguation, fuzzy matching and regularization."""
+    """The `nlu` section of config/settings.yml: intent threshold, disambiguation, fuzzy matching,
+    regularization and the scaling of confidences for input unlike the examples."""
 
     intent_threshold: float = 0.30
     disambiguation_enabled: bool = True
@@ -162,6 +163,7 @@ class NluSettings:
     disambiguation_options: int = 3
     fuzzy_score: int = 88
     regularization: float = 8.0
+    out_of_domain_share: float = 0.02
 
 
 @dataclass
@@ -292,7 +294,9 @@ def _consistent(settings: Settings) -> Settings:
                                     ("adapt.warmup_share", adapt.warmup_share, 0 <= adapt.warmup_share < 1,
                                      "at least 0 and below 1"),
                                     ("retrieval.adapted_weight", settings.retrieval.adapted_weight,
-                                     0 <= settings.retrieval.adapted_weight <= 1, "between 0 and 1")):
+                                     0 <= settings.retrieval.adapted_weight <= 1, "between 0 and 1"),
+                                    ("nlu.out_of_domain_share", settings.nlu.out_of_domain_share,
+                                     0 <= settings.nlu.out_of_domain_share < 1, "at least 0 and below 1")):
         if not valid:
             raise SettingsError(f"settings: {key} must be {rule}, not {value:g}")
     return settings

@@ -10,7 +10,8 @@ from typing import Iterator
 from bot.dialogue.conditions import Condition, ConditionError, parse_condition
 from knowledge.settings import SettingsError, config_dir, read_config_file
 
-_NODE_KEYS = {"id", "title", "comment", "type", "condition", "context", "slots", "response", "responses", "handlers", "action",
+_NODE_KEYS = {"id", "title", "user_label", "disambiguation_opt_out", "comment", "type", "condition", "context", "slots",
+              "response", "responses", "handlers", "action",
               "next_step", "jump_to", "digressions", "digress_in", "digress_out", "digress_out_slots", "children"}
 _SLOT_KEYS = {"id", "comment", "variable", "condition", "check_for", "prompt", "accept_text", "context", "found", "not_found",
               "handlers"}
@@ -100,6 +101,8 @@ class DialogNode:
     id: str
     condition: Condition
     title: str = ""
+    user_label: str = ""                 # what "Did you mean…" shows for the node, when not its title
+    disambiguation_opt_out: bool = False
     type: str = "standard"               # standard | folder | frame (slots of a frame keep their values)
     context: dict = field(default_factory=dict)
     slots: list[Slot] = field(default_factory=list)
@@ -118,6 +121,10 @@ class DialogNode:
         """Intents the condition names (#intent), for "Did you mean…" options."""
         return self.condition.intents()
 
+    def label(self) -> str:
+        """The node's name for readers ("Did you mean…"): its user_label, else its title; "" if neither."""
+        return self.user_label or self.title
+
 
 @dataclass
 class DialogConfig:
@@ -131,6 +138,12 @@ class DialogConfig:
     def node(self, node_id: str) -> DialogNode:
         """The node with this id (anywhere in the tree)."""
         return self.by_id[node_id]
+
+    def uses_blog(self, skill_fallback: str) -> bool:
+        """Whether the dialog works with the blog: a node calls an action, or the skill's anything_else
+        falls back to the blog's answers (`dialog.skill_fallback: blog`). An imported skill that does
+        neither keeps only its own variables in the context."""
+        return skill_fallback == "blog" or any(node.action for node in self.walk())
 
     def walk(self) -> Iterator[DialogNode]:
         """Every node, depth first, in order."""
@@ -151,7 +164,7 @@ def load_dialog(path: Path | None = None) -> DialogConfig:
     if not nodes:
         raise SettingsError(f"{path}: no nodes")
     config = DialogConfig(nodes, dict(raw.get("context") or {}),
-                          {**_MESSAGES, **{str(k): str(v) for k, v in (raw.get("messages") or {}).items()}})
+                          {**_MESSAGES, **{str(k): "" if v is None else str(v) for k, v in (raw.get("messages") or {}).items()}})
     ids = [n.id for n in config.walk()]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -182,6 +195,7 @@ def _node(spec: object, index: int, path: str, parent: DialogNode | None) -> Dia
         digress_in = "not_available"
     node = DialogNode(
         id=str(spec["id"]), condition=_condition(spec["condition"], where), title=str(spec.get("title") or ""),
+        user_label=str(spec.get("user_label") or ""), disambiguation_opt_out=bool(spec.get("disambiguation_opt_out")),
         type=kind, context=_context(spec.get("context"), where),
         slots=[_slot(s, where) for s in _list(spec, "slots", where)],
         response=_response(spec.get("response"), where), action=spec.get("action"), next_step=next_step,

@@ -58,7 +58,7 @@ class DialogEngine:
         self.flow = DialogFlow(config, self._say, self._call_action, settings.dialog.skill_fallback)
         # What the blog's actions and follow-ups read (query, topic, mention, last_answer, last_intent) is
         # kept only when something reads it: a dialog without actions (an imported skill) has a clean context.
-        self.keeps_blog_context = any(n.action for n in config.walk()) or settings.dialog.skill_fallback == "blog"
+        self.keeps_blog_context = config.uses_blog(settings.dialog.skill_fallback)
         known = {n.action for n in config.walk() if n.action}
         names = getattr(actions, "action_names", None)
         if names:
@@ -148,7 +148,8 @@ class DialogEngine:
         options = []
         if pending.get("kind") != "slot" and self.settings.nlu.disambiguation_enabled \
                 and not turn.parse.text.startswith("/"):
-            options = disambiguation_options(turn.parse, list(self.config.walk()), self.settings.nlu)
+            reachable = (node for node, _ in self.flow.candidates(self.config.nodes, turn))
+            options = disambiguation_options(turn.parse, reachable, self.settings.nlu)
         if options:
             conversation.pending = None
             self._ask_which(turn, options)
@@ -211,9 +212,10 @@ class DialogEngine:
 
     # -- "Did you mean…" --------------------------------------------------------------------------
 
-    def _ask_which(self, turn: Turn, options: list[DialogNode]) -> None:
-        buttons = [Button(n.title, f"/{n.intents()[0]}") for n in options]
-        buttons.append(Button(self.config.messages["none_of_the_above"], f"/{NONE_OF_THE_ABOVE}"))
+    def _ask_which(self, turn: Turn, options: list[tuple[DialogNode, str]]) -> None:
+        buttons = [Button(node.label(), f"/{intent}") for node, intent in options]
+        if self.config.messages["none_of_the_above"]:       # empty: no such option (Watson's default)
+            buttons.append(Button(self.config.messages["none_of_the_above"], f"/{NONE_OF_THE_ABOVE}"))
         turn.conversation.pending = {"kind": "disambiguation", "text": turn.parse.text}
         turn.node = "disambiguation"
         self._say(turn, BotMessage(self.config.messages["disambiguation"], buttons=buttons))

@@ -4,6 +4,15 @@ example utterances in `config/intents.yml`.
 Counterexamples (intents.yml `counterexamples`, Watson's inputs marked irrelevant) are trained as one
 more class, COUNTEREXAMPLES; when it ranks first the input is irrelevant. The rankings shown leave it out.
 
+The classifier's probabilities sum to 1 over the intents it knows, so on a skill with few intents an
+input about something else entirely still gets a confident-looking top intent. Confidences are
+therefore scaled by how close the input is to the examples, measured against the examples
+themselves: each example's similarity to its nearest other example gives the skill's own spread
+("how far apart are inputs that do belong"), and an input less close to every example than all but
+the `out_of_domain_share` least-close examples are to theirs gets its confidences scaled down in
+proportion, to zero below the least close one. This is Watson's behaviour (low confidence for input
+unlike any example) without a list of off-topic texts.
+
 The examples' embeddings are cached in `<data dir>/nlu/`, keyed by the examples and the
 embedding model, so a restart trains in well under a second.
 """
@@ -68,22 +77,39 @@ def load_counterexamples(path: Path | None = None) -> list[str]:
     return list(dict.fromkeys(str(t).strip() for t in raw if t is not None and str(t).strip()))
 
 
+def nearest_other_similarities(vectors: np.ndarray, block: int = 1024) -> np.ndarray:
+    """For each unit vector, the cosine similarity to its nearest other vector, sorted ascending
+    (computed in blocks of rows, so memory stays linear in the number of vectors)."""
+    if len(vectors) < 2:
+        return np.array([], dtype=np.float32)
+    nearest = np.empty(len(vectors), dtype=np.float32)
+    for start in range(0, len(vectors), block):
+        similarities = vectors[start:start + block] @ vectors.T
+        rows = np.arange(similarities.shape[0])
+        similarities[rows, rows + start] = -np.inf
+        nearest[start:start + block] = similarities.max(axis=1)
+    return np.sort(nearest)
+
+
 class IntentClassifier:
     """Ranks the intents for a text. `encode` maps texts to unit vectors (the embedder); the
     `counterexamples` are trained as the class COUNTEREXAMPLES (their texts come after the examples)."""
 
     def __init__(self, intents: dict[str, Intent], encode: Callable[[list[str]], np.ndarray],
                  cache_dir: Path | None = None, model_name: str = "", regularization: float = 8.0,
-                 counterexamples: list[str] = ()):
+                 counterexamples: list[str] = (), out_of_domain_share: float = 0.0):
         self.intents = intents
         self.encode = encode
         self.regularization = regularization
+        self.out_of_domain_share = out_of_domain_share
         self.counterexamples = list(counterexamples)
         self.texts = [e for intent in intents.values() for e in intent.examples] + self.counterexamples
         self.labels = np.array([intent.name for intent in intents.values() for _ in intent.examples]
                                + [COUNTEREXAMPLES] * len(self.counterexamples))
         self.vectors = self._example_vectors(cache_dir, model_name)
         self.model = self._fit(self.vectors, self.labels)
+        self.example_vectors = self.vectors[:len(self.texts) - len(self.counterexamples)]
+        self.example_closeness = nearest_other_similarities(self.example_vectors)
 
     def _example_vectors(self, cache_dir: Path | None, model_name: str) -> np.ndarray:
         key = hashlib.sha256(json.dumps([model_name, self.texts]).encode()).hexdigest()[:16]
@@ -116,9 +142,23 @@ class IntentClassifier:
         return self.classify(text)[0]
 
     def classify(self, text: str) -> tuple[list[tuple[str, float]], bool]:
-        """(the ranking of `rank`, whether the counterexamples came first)."""
-        ranking = self.rank_vectors(self.encode([text]))[0]
-        return [(n, c) for n, c in ranking if n != COUNTEREXAMPLES], ranking[0][0] == COUNTEREXAMPLES
+        """(the ranking of `rank`, whether the counterexamples came first). Confidences are scaled
+        by `in_domain_factor` (see the module's docstring)."""
+        vector = self.encode([text])
+        ranking = self.rank_vectors(vector)[0]
+        factor = self.in_domain_factor(vector[0])
+        return ([(n, c * factor) for n, c in ranking if n != COUNTEREXAMPLES],
+                ranking[0][0] == COUNTEREXAMPLES)
+
+    def in_domain_factor(self, vector: np.ndarray) -> float:
+        """1 for an input as close to the examples as all but the `out_of_domain_share` least-close
+        examples are to their nearest other example; less in proportion below that; 0 below the least
+        close one (or always 1 when `out_of_domain_share` is 0)."""
+        if self.out_of_domain_share <= 0 or not len(self.example_closeness):
+            return 1.0
+        closeness = float(np.max(self.example_vectors @ vector))
+        share_below = np.searchsorted(self.example_closeness, closeness, side="right") / len(self.example_closeness)
+        return float(min(1.0, share_below / self.out_of_domain_share))
 
     def rank_vectors(self, vectors: np.ndarray, model: LogisticRegression | None = None) -> list[list[tuple[str, float]]]:
         """For each vector, (intent, confidence) of every intent, best first, by `model` (default: the

@@ -56,7 +56,7 @@ class Nlu:
         self.intents = load_intents()
         self.counterexamples = load_counterexamples()
         self.classifier = IntentClassifier(self.intents, encode, cache_dir, model_name, self.settings.regularization,
-                                           self.counterexamples)
+                                           self.counterexamples, self.settings.out_of_domain_share)
         self.definitions = load_entity_definitions()
         self.system_entities = load_system_entities()
         self._posts_source = posts if callable(posts) else (lambda: posts)

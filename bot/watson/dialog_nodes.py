@@ -11,6 +11,8 @@ as the export has them, Watson's node types and next steps in dialog.yml's own k
 
 from __future__ import annotations
 
+import re
+
 from bot.watson.tree import SkillNode
 
 _NEXT_STEPS = {"jump_to", "skip_user_input", "get_user_input", "reprompt", "return", "skip_slot", "skip_all_slots"}
@@ -48,6 +50,10 @@ class NodeConverter:
         spec: dict = {"id": node.id}
         if raw.get("title"):
             spec["title"] = str(raw["title"])
+        if raw.get("user_label"):
+            spec["user_label"] = str(raw["user_label"])
+        if raw.get("disambiguation_opt_out"):
+            spec["disambiguation_opt_out"] = True
         own = blogbot_metadata(raw)
         if node.type != "standard" and not (node.type == "frame" and own.get("slots_start_empty")):
             spec["type"] = node.type
@@ -249,10 +255,26 @@ def _text_part(text: object) -> dict | None:
         values, policy = text.get("values") or [], text.get("selection_policy")
     else:
         return None
-    values = [str(v) for v in values if v not in (None, "")]
+    values = [markdown_from_html(str(v)) for v in values if v not in (None, "")]
     if not values:
         return None
     part: dict = {"text": values if len(values) > 1 else values[0]}
     if policy in ("random", "multiline"):
         part["selection"] = policy
     return part
+
+
+_LINK = re.compile(r"""<a\s[^<>]*?href\s*=\s*["']([^"']+)["'][^<>]*>(.*?)</a\s*>""", re.IGNORECASE | re.DOTALL)
+_BOLD = re.compile(r"<(b|strong)(\s[^<>]*)?>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BREAK = re.compile(r"<br\s*/?>|</p\s*>\s*<p(\s[^<>]*)?>", re.IGNORECASE)
+_PLAIN = re.compile(r"</?(i|em|u|span|p)(\s[^<>]*)?>", re.IGNORECASE)
+
+
+def markdown_from_html(text: str) -> str:
+    """The HTML Watson's web chat renders in texts (`<br>`, `<b>`, `<strong>`, `<a href>`, `<p>`, `<i>`…)
+    as the Markdown blogbot's channels render (line breaks, **bold**, [links](…)); other markup and
+    `<? ?>` expressions are left as they are."""
+    text = _LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})", text)
+    text = _BOLD.sub(lambda m: f"**{m.group(3)}**", text)
+    text = _BREAK.sub("\n", text)
+    return _PLAIN.sub("", text)

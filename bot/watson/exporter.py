@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.dialogue.config import load_dialog
 from bot.nlu.entities import load_system_entities
 from knowledge.settings import config_dir, load_settings, read_config_file
 
@@ -25,6 +26,7 @@ def export_skill(config: Path | None = None, name: str = "blogbot") -> dict:
     _nodes(dialog.get("nodes") or [], None, nodes)
     nlu = load_settings(folder / "settings.yml").nlu
     system = load_system_entities(folder / "entities.yml")
+    messages = load_dialog(folder / "dialog.yml").messages
     own = {"context": dialog.get("context") or {}, "messages": dialog.get("messages") or {},
            "nlu": {key: getattr(nlu, key) for key in ("intent_threshold", "disambiguation_enabled",
                                                       "disambiguation_margin", "disambiguation_options")},
@@ -36,6 +38,9 @@ def export_skill(config: Path | None = None, name: str = "blogbot") -> dict:
         "intents": [{"intent": intent, "description": spec.get("label") or intent,
                      "examples": [{"text": str(e)} for e in spec.get("examples") or []]}
                     for intent, spec in (intents.get("intents") or {}).items()],
+        "system_settings": {"disambiguation": {
+            "enabled": nlu.disambiguation_enabled, "max_suggestions": nlu.disambiguation_options,
+            "prompt": messages["disambiguation"], "none_of_the_above_prompt": messages["none_of_the_above"]}},
         "counterexamples": [{"text": str(t)} for t in intents.get("counterexamples") or []],
         "entities": _entities(entities, system.enabled),
         "dialog_nodes": nodes,
@@ -69,8 +74,9 @@ def _nodes(specs: list[dict], parent: str | None, out: list[dict], previous: str
     for spec in specs:
         node = _base(spec, parent, previous)
         node["type"] = spec.get("type") or ("frame" if spec.get("slots") else "standard")
-        if spec.get("title"):
-            node["title"] = spec["title"]
+        for key in ("title", "user_label", "disambiguation_opt_out"):
+            if spec.get(key):
+                node[key] = spec[key]
         node["conditions"] = str(spec.get("condition"))
         for key in ("digress_in", "digress_out", "digress_out_slots"):
             if spec.get(key):

@@ -86,8 +86,8 @@ def import_skill(skill_path: str | Path, out_dir: str | Path, answer_from_blog: 
     out_dir.mkdir(parents=True, exist_ok=True)
     _write(out_dir / "intents.yml", header, intents)
     _write(out_dir / "entities.yml", header, entities)
-    dialog = {"context": own.get("context") or {}, **({"messages": own["messages"]} if own.get("messages") else {}),
-              "nodes": nodes}
+    messages = {**_disambiguation_messages(skill, report), **(own.get("messages") or {})}
+    dialog = {"context": own.get("context") or {}, **({"messages": messages} if messages else {}), "nodes": nodes}
     _write(out_dir / "dialog.yml", header + _DIALOG_HELP, dialog)
     _write(out_dir / "settings.yml", header, settings)
     _write(out_dir / "followups.yml", header, {"rules": []})
@@ -183,6 +183,20 @@ def _settings(skill: dict, answer_from_blog: bool) -> dict:
     else:
         nlu["disambiguation_enabled"] = False
     return {"nlu": nlu, "dialog": dialog}
+
+
+def _disambiguation_messages(skill: dict, report: ImportReport) -> dict:
+    """The texts of "Did you mean…" from system_settings.disambiguation; Watson shows no "none of the
+    above" option unless the export names one."""
+    disambiguation = ((skill.get("system_settings") or {}).get("disambiguation") or {})
+    if not disambiguation:
+        return {}
+    for key, default in (("sensitivity", "auto"), ("randomize", False)):
+        if disambiguation.get(key, default) != default:
+            report.notes.append(f"system_settings.disambiguation.{key} {disambiguation[key]!r} is not supported; "
+                                f"nlu.disambiguation_margin in settings.yml decides which intents are close")
+    return {"disambiguation": str(disambiguation.get("prompt") or "Did you mean:"),
+            "none_of_the_above": str(disambiguation.get("none_of_the_above_prompt") or "")}
 
 
 def _condition_problem(condition: object) -> str | None:

@@ -53,7 +53,8 @@ NODES = [
         {"response_type": "image", "source": "https://example.com/map.png", "title": "Our shop"},
         {"response_type": "connect_to_agent", "message_to_human_agent": "wants a person",
          "agent_available": {"message": "Connecting you now."}}]}),
-    node("legacy", "#legacy", previous="agent", output={"text": ["From a list."]}),
+    node("legacy", "#legacy", previous="agent", output={"text": ["From a <b>list</b>.<br/>See <a href='https://example.com/'>"
+                                                                 "the help</a>."]}),
     node("order", "#order", previous="legacy", type="frame", digress_out_slots="allow_returning",
          output={"text": "Order: a $color shirt<? $size ? ', size ' + $size : '' ?>."}),
     node("slot_color", None, parent="order", type="slot", variable="$color"),
@@ -104,8 +105,8 @@ def test_generic_array_pause_image_and_hand_off(shop):
                                                "[Our shop](https://example.com/map.png)\nConnecting you now."]]
 
 
-def test_older_text_list_form(shop):
-    assert talk(shop, "show the legacy text") == [["From a list."]]
+def test_older_text_list_form_with_the_html_watsons_web_chat_renders_as_markdown(shop):
+    assert talk(shop, "show the legacy text") == [["From a **list**.\nSee [the help](https://example.com/)."]]
 
 
 def test_conditions_on_input_text_and_system_entities_in_expressions(shop):
@@ -135,3 +136,31 @@ def test_allow_all_never_return_does_not_come_back(shop):
     assert said[1] == ["Sunny."]
     assert said[2] != ["You picked 7."]          # the quiz no longer waits for its answer
     assert talk(shop, "quiz me", "7") == [["Pick a number."], ["You picked 7."]]
+
+
+def test_disambiguation_offers_named_nodes_with_the_skills_texts(tmp_path, demo_index):
+    """system_settings.disambiguation gives the prompt and the "none of the above" text; an option shows the
+    node's user_label before its title; a node that opts out or has no name is never offered."""
+    nodes = [node("greet", "#greeting", title="greeting node", user_label="Say hello", text="Hello!"),
+             node("weather", "#weather", previous="greet", title="Weather", text="Sunny."),
+             node("quiz", "#quiz", previous="weather", title="Quiz", disambiguation_opt_out=True, text="Pick one."),
+             node("options", "#options", previous="quiz", text="Shirts."),
+             node("fallback", "anything_else", previous="options", text="Pardon?")]
+    skill = {"name": "Shop", "intents": INTENTS, "entities": ENTITIES, "dialog_nodes": nodes,
+             "system_settings": {"disambiguation": {"enabled": True, "prompt": "Which one?",
+                                                    "none_of_the_above_prompt": "Neither", "max_suggestions": 4}}}
+    (tmp_path / "shop.json").write_text(json.dumps(skill), encoding="utf-8")
+    assert import_skill(tmp_path / "shop.json", tmp_path / "config").notes == []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BLOGBOT_CONFIG_DIR", str(tmp_path / "config"))
+        settings = load_settings()
+        settings.nlu.disambiguation_margin = 1.0     # every intent above half the threshold is close
+        settings.nlu.intent_threshold = 0.0
+        engine = build(demo_index, settings, tracker_store="memory", today=dt.date(2026, 12, 7)).engine
+    asked = engine.respond("shop-which", "hello, is it going to rain? quiz me, what are my options")
+    assert asked.node == "disambiguation"
+    message = asked.messages[0]
+    assert message.text == "Which one?"
+    assert sorted(b.title for b in message.buttons) == ["Neither", "Say hello", "Weather"]
+    chosen = next(b for b in message.buttons if b.title == "Weather")
+    assert [m.text for m in engine.respond("shop-which", chosen.payload).messages] == ["Sunny."]

@@ -221,3 +221,26 @@ def test_cli_eval_nlu_missing_utterances_file(demo_index, tmp_path):
     missing = tmp_path / "missing.jsonl"
     assert_usage_error(run_blogbot("eval", "nlu", "--utterances", str(missing), "--data-dir", str(demo_index)),
                        str(missing))
+
+
+def test_confidence_is_scaled_by_closeness_to_the_examples():
+    """The examples' own nearest-other similarities set the scale: an input as close as the examples
+    keeps its confidence, one farther from every example than any example is from its nearest loses it."""
+    from bot.nlu.intents import IntentClassifier, Intent, nearest_other_similarities
+
+    axes = np.eye(4, dtype=np.float32)
+    words = {"alpha one": axes[0], "alpha two": (axes[0] + 0.3 * axes[1]), "alpha three": (axes[0] + 0.2 * axes[2]),
+             "beta one": axes[1], "beta two": (axes[1] + 0.3 * axes[0]), "beta three": (axes[1] + 0.2 * axes[2]),
+             "close to alpha": axes[0] + 0.1 * axes[1], "elsewhere": axes[3] + 0.1 * axes[0]}
+    unit = {text: vector / np.linalg.norm(vector) for text, vector in words.items()}
+    encode = lambda texts: np.array([unit[t] for t in texts])   # noqa: E731
+    intents = {"alpha": Intent("alpha", "alpha", ["alpha one", "alpha two", "alpha three"]),
+               "beta": Intent("beta", "beta", ["beta one", "beta two", "beta three"])}
+    closeness = nearest_other_similarities(encode(["alpha one", "alpha two", "beta one"]), block=2)
+    pair, beta = unit["alpha two"] @ unit["alpha one"], unit["beta one"] @ unit["alpha two"]
+    assert list(closeness) == pytest.approx([beta, pair, pair])
+    scaled = IntentClassifier(intents, encode, out_of_domain_share=0.02)
+    plain = IntentClassifier(intents, encode, out_of_domain_share=0.0)
+    assert scaled.rank("close to alpha") == plain.rank("close to alpha")
+    assert plain.rank("elsewhere")[0][1] >= 0.5
+    assert [c for _, c in scaled.rank("elsewhere")] == [0.0, 0.0]
