@@ -71,11 +71,11 @@ def build(data_dir: str | Path, settings: Settings, tracker_store: str | None = 
         actions = InProcessActionClient(build_executor(knowledge), deadlines=deadlines, breaker=breaker)
     nlu = load_nlu(data_dir, settings, retriever.current_posts)
     kind = tracker_store or settings.dialog.tracker_store
-    store = MemoryTrackerStore() if kind == "memory" else open_tracker_store(kind, data_dir)
+    store = MemoryTrackerStore() if kind == "memory" else open_tracker_store(kind, data_dir, settings.dialog)
     dialog = load_dialog()
     # What the blog says of itself starts every conversation's context, unless dialog.yml sets it
-    # (or the dialog does not work with the blog: an imported skill's context is its own).
-    if dialog.uses_blog(settings.dialog.skill_fallback):
+    # (or dialog.blog_facts is off: an imported skill's context is its own).
+    if settings.dialog.blog_facts:
         dialog.context = {**blog_context(retriever, read_meta(data_dir), settings, dialog.messages), **dialog.context}
     engine = DialogEngine(dialog, nlu, actions, store, settings, load_followup_rules(), today=today)
     engine.sessions.prune()     # ended conversations go at start, then once per timeout while it runs

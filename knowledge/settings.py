@@ -1,4 +1,5 @@
-"""Settings from `config/settings.yml`, with defaults for every key.
+"""Settings from `config/settings.yml`, with defaults for every key, and the environment's overrides
+(`BLOGBOT_<SECTION>__<KEY>`) on top.
 
 The config folder is the one that ships with the package (`knowledge/default_config`: in a source
 checkout, a link to the repo's `config/`) unless `BLOGBOT_CONFIG_DIR` names another one.
@@ -7,7 +8,7 @@ checkout, a link to the repo's `config/`) unless `BLOGBOT_CONFIG_DIR` names anot
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,8 @@ class DialogSettings:
     action_breaker_cooldown_s: float = 15.0
     history_events: int = 60
     skill_fallback: str = "none"
+    blog_facts: bool = True
+    redis_lease_s: float = 10.0
 
 
 @dataclass
@@ -242,8 +245,7 @@ def _section(cls, values: Any, name: str):
         return cls()
     if not isinstance(values, dict):
         raise SettingsError(f"settings: section '{name}' must be a mapping")
-    known = {f.name: f for f in fields(cls)}
-    unknown = set(values) - set(known)
+    unknown = set(values) - {f.name for f in fields(cls)}
     if unknown:
         raise SettingsError(f"settings: unknown key(s) in '{name}': {', '.join(sorted(unknown))}")
     converted = {}
@@ -251,29 +253,108 @@ def _section(cls, values: Any, name: str):
         default = getattr(cls(), key)
         if is_dataclass(default):
             converted[key] = _section(type(default), value, f"{name}.{key}")
-            continue
-        try:
-            converted[key] = type(default)(value if value is not None else default)
-        except (TypeError, ValueError) as exc:
-            raise SettingsError(f"settings: {name}.{key}: {exc}") from None
+        else:
+            converted[key] = _typed(default, value, f"settings: {name}.{key}")
     return cls(**converted)
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """Read settings.yml (missing file: all defaults)."""
+def _typed(default: Any, value: Any, where: str) -> Any:
+    """`value` as the type of `default` (None: the default; a list also from "a, b"), else a SettingsError."""
+    if value is None:
+        return default
+    kind = type(default)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind is int and number and float(value).is_integer():
+        return int(value)
+    if kind is float and number:
+        return float(value)
+    if kind is str and (number or isinstance(value, str)):
+        return str(value)
+    if kind is list and isinstance(value, (list, str)):
+        return value if isinstance(value, list) else [item.strip() for item in value.split(",") if item.strip()]
+    wanted = {bool: "true or false", int: "a whole number", float: "a number", str: "a text"}.get(kind, "a list")
+    raise SettingsError(f"{where} must be {wanted}, not {value!r}")
+
+
+ENVIRONMENT_PREFIX = "BLOGBOT_"
+
+
+def environment_overrides(environ: dict[str, str] | None = None) -> dict[str, dict]:
+    """Settings from the environment: BLOGBOT_<SECTION>__<KEY> (and BLOGBOT_<SECTION>__<SUB>__<KEY>)
+    as {section: {key: value}}, values read as YAML (`true`, `3`, `[a, b]`) and checked against the
+    key's type. A variable naming no setting, or an ill-typed value, is a SettingsError naming it.
+    Other BLOGBOT_ variables (no double underscore, e.g. BLOGBOT_CONFIG_DIR) are not settings."""
+    environ = os.environ if environ is None else environ
+    overrides: dict[str, dict] = {}
+    for variable, text in sorted(environ.items()):
+        if not variable.startswith(ENVIRONMENT_PREFIX) or "__" not in variable:
+            continue
+        path = variable[len(ENVIRONMENT_PREFIX):].lower().split("__")
+        name = ".".join(path)
+        target: Any = Settings()
+        for part in path:
+            if not is_dataclass(target) or part not in {f.name for f in fields(target)}:
+                raise SettingsError(f"{variable}: no such setting ({name})")
+            target = getattr(target, part)
+        if is_dataclass(target):
+            raise SettingsError(f"{variable}: names a section, not a setting ({name})")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            value = text
+        if isinstance(target, str) and not isinstance(value, str):
+            value = text                    # a text setting keeps "0123" or "1e3" as given
+        node = overrides
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = _typed(target, value, f"{variable} ({name})")
+    return overrides
+
+
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """settings.yml (missing file: all defaults) with the environment's overrides on top."""
+    return settings_sources(path, environ)[0]
+
+
+def settings_sources(path: Path | None = None,
+                     environ: dict[str, str] | None = None) -> tuple[Settings, dict[str, str]]:
+    """The settings and where each key's value came from ({"web.workers": "environment:
+    BLOGBOT_WEB__WORKERS"}, or "file", or "default")."""
     path = path or config_dir() / "settings.yml"
-    if not path.exists():
-        return Settings()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise SettingsError(f"{path}: must be a mapping of sections")
-    unknown = set(raw) - set(_SECTIONS)
-    if unknown:
-        raise SettingsError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
-    return _consistent(Settings(**{name: _section(cls, raw.get(name), name) for name, cls in _SECTIONS.items()}))
+    raw: dict = {}
+    if path.exists():
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise SettingsError(f"{path}: must be a mapping of sections")
+        unknown = set(raw) - set(_SECTIONS)
+        if unknown:
+            raise SettingsError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
+    environment = environment_overrides(environ)
+    merged = _merged(raw, environment)
+    settings = _consistent(Settings(**{name: _section(cls, merged.get(name), name) for name, cls in _SECTIONS.items()}))
+    from_file, from_environment = _leaves(raw), _leaves(environment)
+    return settings, {key: f"environment: {ENVIRONMENT_PREFIX}{key.upper().replace('.', '__')}"
+                      if key in from_environment else "file" if key in from_file else "default"
+                      for key in sorted(_leaves(asdict(settings)))}
+
+
+def _leaves(values: dict, prefix: str = "") -> set[str]:
+    """The dotted names of the values of nested mappings that are not mappings themselves."""
+    return set().union(*(_leaves(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}"}
+                         for key, value in values.items()))
+
+
+def _merged(base: dict, extra: dict) -> dict:
+    """`base` with `extra`'s values put in, nested mappings merged."""
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
 
 
 def _consistent(settings: Settings) -> Settings:
@@ -304,8 +385,6 @@ def _consistent(settings: Settings) -> Settings:
 
 def apply_overrides(settings: Settings, overrides: dict) -> Settings:
     """Settings with some keys replaced ({section: {key: value}}); unknown keys are SettingsErrors."""
-    from dataclasses import asdict
-
     if not overrides:
         return settings
     if not isinstance(overrides, dict):
@@ -313,15 +392,8 @@ def apply_overrides(settings: Settings, overrides: dict) -> Settings:
     unknown = set(overrides) - set(_SECTIONS)
     if unknown:
         raise SettingsError(f"settings: unknown section(s): {', '.join(sorted(unknown))}")
-
-    def merge(base: dict, extra: dict) -> dict:
-        merged = dict(base)
-        for key, value in extra.items():
-            merged[key] = merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-        return merged
-
     current = asdict(settings)
-    return _consistent(Settings(**{name: _section(cls, merge(current[name], overrides.get(name) or {}), name)
+    return _consistent(Settings(**{name: _section(cls, _merged(current[name], overrides.get(name) or {}), name)
                                    for name, cls in _SECTIONS.items()}))
 
 

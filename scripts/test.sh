@@ -10,6 +10,7 @@ if [ "${1:-}" = "--fast" ]; then
     fast=(-m "not slow")
 fi
 scripts/setup.sh
+scripts/install-services.sh
 [ ${#fast[@]} -gt 0 ] || scripts/install-browser.sh
 export HF_HUB_OFFLINE=1
 exec .venv/bin/python -m pytest -q -p no:cacheprovider tests ${fast[@]+"${fast[@]}"} "$@"

@@ -12,7 +12,8 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from helpers import CORPUS, DEMO_BLOG, TODAY, free_port, start_blogbot, stop_blogbot, write_blog  # noqa: E402
+from helpers import (CORPUS, DEMO_BLOG, TODAY, RedisServer, free_port, start_blogbot, stop_blogbot,  # noqa: E402
+                     write_blog)
 from knowledge.corpus.ingest import ingest  # noqa: E402
 from knowledge.search.retrieval import Retriever  # noqa: E402
 from knowledge.settings import load_settings  # noqa: E402
@@ -22,6 +23,14 @@ from knowledge.settings import load_settings  # noqa: E402
 def settings():
     """Fresh settings from config/settings.yml (tests may change them)."""
     return load_settings()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real Redis of this test's own on a free port (stopped at the end)."""
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

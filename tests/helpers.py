@@ -134,3 +134,40 @@ def run_blogbot(*args: str, stdin: str | None = None, timeout: int = 300, cwd: P
         env["BLOGBOT_CONFIG_DIR"] = str(config_dir)
     return subprocess.run([str(BLOGBOT), *args], input=stdin, capture_output=True, text=True, timeout=timeout,
                           env=env, cwd=cwd)
+
+
+class RedisServer:
+    """Debian's redis-server (scripts/install-services.sh) on a free port, nothing saved to disk;
+    `stop()` and `start()` again on the same port (a Redis that goes away and comes back)."""
+
+    def __init__(self, folder: Path):
+        import shutil
+
+        self.program = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.folder, self.port, self.process = folder, free_port(), None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        import time
+
+        import redis
+
+        self.process = subprocess.Popen([self.program, "--port", str(self.port), "--bind", "127.0.0.1",
+                                         "--save", "", "--appendonly", "no", "--dir", str(self.folder)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return self
+            except redis.exceptions.ConnectionError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None

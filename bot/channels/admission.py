@@ -1,6 +1,7 @@
 """Admission control shared by every channel that takes readers' messages (web, Slack).
 
-- `RateLimiter`: a token bucket per client.
+- `RateLimiter`: a token bucket per client (in Redis when the conversations are, so every replica
+  counts the same requests).
 - `TurnPool`: a bounded pool of turn workers with a bounded queue; full means refuse at once
   (`QueueFull`, with the expected wait) rather than make everyone wait.
 - `Admission`: both of them plus a cap on the turns one client may have waiting or running, so one
@@ -17,15 +18,34 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 
+# A token bucket in one Redis hash per key, on Redis's clock so that replicas agree.
+_SHARED_BUCKET = """
+local now = redis.call('time')
+now = tonumber(now[1]) + tonumber(now[2]) / 1e6
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local bucket = redis.call('hmget', KEYS[1], 'tokens', 'last')
+local tokens = tonumber(bucket[1]) or burst
+local last = tonumber(bucket[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('hset', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
+redis.call('expire', KEYS[1], math.ceil(burst / rate) + 1)
+return tostring(wait)
+"""
+
+
 class RateLimiter:
-    """`per_minute` requests a minute per key, in bursts of up to `burst`."""
+    """`per_minute` requests a minute per key, in bursts of up to `burst`. With `shared` (a Redis
+    client) the buckets live in Redis; while Redis is unreachable, in this process."""
 
     def __init__(self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 10_000):
+                 max_keys: int = 10_000, shared: Any = None):
         self.rate = per_minute / 60.0
         self.burst = max(1, burst)
         self.clock = clock
         self.max_keys = max_keys
+        self.shared = shared
         self._buckets: dict[str, tuple[float, float]] = {}     # key -> (tokens, last time)
         self._lock = threading.Lock()
 
@@ -33,6 +53,13 @@ class RateLimiter:
         """0 when the request may go ahead (and is counted), else the seconds to wait."""
         if self.rate <= 0:
             return 0.0
+        if self.shared is not None:
+            from redis.exceptions import RedisError
+
+            try:
+                return float(self.shared.eval(_SHARED_BUCKET, 1, f"blogbot:rate:{key}", self.rate, self.burst))
+            except RedisError:
+                pass          # counted here until Redis is back
         now = self.clock()
         with self._lock:
             tokens, last = self._buckets.get(key, (float(self.burst), now))
@@ -137,9 +164,9 @@ class Admission:
     """Who may start a turn now: the rate limit and turns in flight per client, and the shared pool."""
 
     def __init__(self, pool: TurnPool, rate_per_minute: int, burst: int, turns_per_client: int,
-                 min_retry_after_s: float = 1.0):
+                 min_retry_after_s: float = 1.0, shared: Any = None):
         self.pool = pool
-        self.limiter = RateLimiter(rate_per_minute, burst)
+        self.limiter = RateLimiter(rate_per_minute, burst, shared=shared)
         self.turns_per_client = turns_per_client
         self.min_retry_after_s = min_retry_after_s
         self._in_flight: dict[str, int] = {}

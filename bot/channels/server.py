@@ -21,17 +21,19 @@ def build_app(assistant: Assistant, environ: Mapping[str, str] = os.environ) -> 
     """The web app of `assistant` (an `bot.assistant.Assistant`, loaded before the server listens, so
     /healthz means ready). With SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set, it also takes Slack
     events at /slack/events."""
+    from bot.channels.metrics import Metrics
     from bot.channels.web.app import create_app
 
     engine, feedback = assistant.engine, assistant.feedback
-    app = create_app(engine, assistant.settings, feedback)
+    metrics = Metrics(assistant)
+    app = create_app(engine, assistant.settings, feedback, metrics=metrics)
     token, secret = environ.get("SLACK_BOT_TOKEN"), environ.get("SLACK_SIGNING_SECRET")
     if token and secret:
         from bot.channels.slack.app import create_slack_app
         from bot.channels.slack.http import mount_slack
 
         mount_slack(app, create_slack_app(engine, feedback, token, secret, environ.get("SLACK_API_URL"),
-                                          admission=app.state.admission))
+                                          admission=app.state.admission, metrics=metrics))
         log.info("slack: taking events at /slack/events")
     else:
         from bot.channels.slack.http import slack_not_configured

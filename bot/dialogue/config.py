@@ -31,7 +31,9 @@ _MESSAGES = {"disambiguation": "Did you mean:", "none_of_the_above": "None of th
              "slot_retry": "Sorry, I didn't get that.", "slot_given_up": "Let's leave that. What else can I do for you?",
              "author_unknown": "the blog's author", "authors_many": "{count} authors, most often {names}",
              "list_and": "and", "example_question": "what did you write about {topic}?",
-             "agent_handoff": "I'm passing you to a person who can help."}
+             "agent_handoff": "I'm passing you to a person who can help.",
+             "store_unavailable": "Sorry, I can't reach my memory of our conversation right now. Please try again in a "
+                                  "moment."}
 
 
 @dataclass
@@ -141,8 +143,8 @@ class DialogConfig:
 
     def uses_blog(self, skill_fallback: str) -> bool:
         """Whether the dialog works with the blog: a node calls an action, or the skill's anything_else
-        falls back to the blog's answers (`dialog.skill_fallback: blog`). An imported skill that does
-        neither keeps only its own variables in the context."""
+        falls back to the blog's answers (`dialog.skill_fallback: blog`). A dialog that does neither (an
+        imported skill) keeps none of the blog's bookkeeping (query, topic, last answer) in its context."""
         return skill_fallback == "blog" or any(node.action for node in self.walk())
 
     def walk(self) -> Iterator[DialogNode]:

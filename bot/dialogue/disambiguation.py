@@ -19,12 +19,14 @@ def disambiguation_options(parse: Parse, nodes: Iterable[DialogNode],
                            nlu_settings: NluSettings) -> list[tuple[DialogNode, str]]:
     """(node, intent) for the intents within `nlu_settings.disambiguation_margin` of the top one, best
     first, at most `disambiguation_options`; none unless there are at least two. `nodes`: the
-    nodes a new topic can reach, in order."""
+    nodes a new topic can reach, in order. The margin applies to the classifier's own confidences,
+    before their scaling by closeness to the examples (which shrinks every gap alike)."""
     if not parse.intent or len(parse.intent_ranking) < 2 or parse.confidence >= 0.999:
         return []
     top = parse.intent_ranking[0][1]
+    margin = nlu_settings.disambiguation_margin * parse.in_domain
     close = [name for name, c in parse.intent_ranking
-             if c >= top - nlu_settings.disambiguation_margin and c >= nlu_settings.intent_threshold / 2]
+             if c >= top - margin and c >= nlu_settings.intent_threshold / 2]
     if len(close) < 2:
         return []
     eligible = [n for n in nodes if n.label() and not n.disambiguation_opt_out]

@@ -28,7 +28,7 @@ from bot.dialogue.sessions import Sessions
 from bot.dialogue.turn import Turn
 from bot.nlu.parser import Nlu, Parse
 from bot.nlu.system_entities import Entity
-from bot.dialogue.tracker_store import Conversation, MemoryTrackerStore, SqliteTrackerStore
+from bot.dialogue.tracker_store import Conversation, StoreUnavailable, TrackerStore
 from knowledge.markup import valid_unicode
 from knowledge.settings import Settings
 
@@ -42,7 +42,7 @@ class DialogEngine:
     """Runs turns. `actions` is an action client (in-process or HTTP); `store` a tracker store."""
 
     def __init__(self, config: DialogConfig, nlu: Nlu, actions: InProcessActionClient | HttpActionClient,
-                 store: MemoryTrackerStore | SqliteTrackerStore, settings: Settings,
+                 store: TrackerStore, settings: Settings,
                  followups: list[FollowupRule] = (), clock: Callable[[], float] = time.time,
                  today: dt.date | None = None):
         self.config = config
@@ -108,8 +108,17 @@ class DialogEngine:
         return [e for e in events if isinstance(e, TurnResult)][-1]
 
     def _run(self, sender_id: str, text: str | None, welcome: bool, cancel: threading.Event | None) -> Iterator:
-        self.sessions.prune_now_and_then()
         text = valid_unicode(text) if text is not None else None    # channels refuse it; never a crash here
+        try:
+            yield from self._run_held(sender_id, text, welcome, cancel)
+        except StoreUnavailable as exc:
+            log.error("conversation store: %s", exc)
+            sorry = BotMessage(self.config.messages["store_unavailable"])
+            yield sorry
+            yield TurnResult(sender_id, text or "", None, 0.0, [], [sorry], {}, "store_unavailable", False)
+
+    def _run_held(self, sender_id: str, text: str | None, welcome: bool, cancel: threading.Event | None) -> Iterator:
+        self.sessions.prune_now_and_then()
         with self.sessions.lock_for(sender_id):
             conversation, new_session = self.sessions.open(sender_id)
             now = dt.datetime.combine(self.today, dt.datetime.now().time()) if self.today else None
@@ -146,8 +155,8 @@ class DialogEngine:
         if self.keeps_blog_context:
             self._note_entities(turn)
         options = []
-        if pending.get("kind") != "slot" and self.settings.nlu.disambiguation_enabled \
-                and not turn.parse.text.startswith("/"):
+        if not pending and self.settings.nlu.disambiguation_enabled and not turn.parse.text.startswith("/"):
+            # Only where a new topic starts: input to a waiting node or slot is theirs to take.
             reachable = (node for node, _ in self.flow.candidates(self.config.nodes, turn))
             options = disambiguation_options(turn.parse, reachable, self.settings.nlu)
         if options:

@@ -4,9 +4,10 @@ timeout, one turn at a time per sender, and forgotten some time after they ended
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
-from bot.dialogue.tracker_store import Conversation, MemoryTrackerStore, SqliteTrackerStore
+from bot.dialogue.tracker_store import Conversation, TrackerStore
 
 GRACE_S = 86400     # conversations are deleted a day after their timeout: a late reader still starts afresh
 
@@ -14,7 +15,7 @@ GRACE_S = 86400     # conversations are deleted a day after their timeout: a lat
 class Sessions:
     """The conversations of one tracker store."""
 
-    def __init__(self, store: MemoryTrackerStore | SqliteTrackerStore, timeout_minutes: float, initial_context: dict,
+    def __init__(self, store: TrackerStore, timeout_minutes: float, initial_context: dict,
                  clock: Callable[[], float]):
         self.store = store
         self.timeout_s = timeout_minutes * 60
@@ -24,9 +25,17 @@ class Sessions:
         self._lock_stripes = [threading.Lock() for _ in range(64)]
         self._pruned_at = clock()
 
-    def lock_for(self, sender_id: str) -> threading.Lock:
-        """The lock a sender's turns hold."""
-        return self._lock_stripes[hash(sender_id) % len(self._lock_stripes)]
+    @contextmanager
+    def lock_for(self, sender_id: str) -> Iterator[None]:
+        """Hold the sender for a turn: in this process, and across replicas when the store is shared
+        (its lease; StoreUnavailable when it cannot be had)."""
+        with self._lock_stripes[hash(sender_id) % len(self._lock_stripes)]:
+            lease = getattr(self.store, "lease", None)
+            if lease is None:
+                yield
+            else:
+                with lease(sender_id):
+                    yield
 
     def open(self, sender_id: str) -> tuple[Conversation, bool]:
         """The sender's conversation, and whether it is new (none on record, or past the timeout)."""

@@ -1,4 +1,5 @@
-"""Conversation state per sender: in memory (tests) or SQLite (default: survives a restart).
+"""Conversation state per sender: in memory (tests), SQLite (default: survives a restart) or Redis
+(`bot/dialogue/redis_store.py`: shared by several replicas).
 
 A conversation idle for longer than the timeout starts afresh on its next message.
 """
@@ -11,8 +12,16 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from knowledge.sqlite import ThreadConnections
+
+if TYPE_CHECKING:
+    from knowledge.settings import DialogSettings
+
+
+class StoreUnavailable(RuntimeError):
+    """The tracker store cannot be reached (Redis down): the turn apologizes, nothing crashes."""
 
 
 @dataclass
@@ -36,6 +45,15 @@ class Conversation:
     def from_json(cls, text: str) -> "Conversation":
         """The conversation a `to_json` text holds."""
         return cls(**json.loads(text))
+
+
+class TrackerStore(Protocol):
+    """What the engine needs of a tracker store (memory, SQLite, Redis)."""
+
+    def load(self, sender_id: str) -> Conversation | None: ...
+    def save(self, conversation: Conversation) -> None: ...
+    def delete(self, sender_id: str) -> None: ...
+    def prune(self, older_than: float) -> int: ...
 
 
 class MemoryTrackerStore:
@@ -111,10 +129,18 @@ class SqliteTrackerStore:
             return conn.execute("DELETE FROM conversations WHERE updated_at < ?", (older_than,)).rowcount
 
 
-def open_tracker_store(kind: str, data_dir: Path) -> MemoryTrackerStore | SqliteTrackerStore:
-    """The tracker store `kind` names (memory or sqlite, the latter in `data_dir`); ValueError otherwise."""
+def open_tracker_store(kind: str, data_dir: Path, dialog: DialogSettings | None = None) -> TrackerStore:
+    """The tracker store `kind` names: memory, sqlite (in `data_dir`) or a redis:// URL (with the
+    session timeout, lease and action timeout of `dialog`); ValueError otherwise."""
     if kind == "memory":
         return MemoryTrackerStore()
     if kind == "sqlite":
         return SqliteTrackerStore(Path(data_dir) / "conversations.sqlite3")
-    raise ValueError(f"dialog.tracker_store must be sqlite or memory, not {kind!r}")
+    if kind.startswith(("redis://", "rediss://", "unix://")):
+        from bot.dialogue.redis_store import RedisTrackerStore, connect
+        from knowledge.settings import DialogSettings
+
+        dialog = dialog or DialogSettings()
+        return RedisTrackerStore(connect(kind), dialog.session_timeout_minutes, dialog.redis_lease_s,
+                                 wait_s=dialog.action_timeout_s + dialog.redis_lease_s)
+    raise ValueError(f"dialog.tracker_store must be sqlite, memory or a redis:// URL, not {kind!r}")

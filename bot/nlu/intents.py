@@ -10,7 +10,9 @@ therefore scaled by how close the input is to the examples, measured against the
 themselves: each example's similarity to its nearest other example gives the skill's own spread
 ("how far apart are inputs that do belong"), and an input less close to every example than all but
 the `out_of_domain_share` least-close examples are to theirs gets its confidences scaled down in
-proportion, to zero below the least close one. This is Watson's behaviour (low confidence for input
+proportion, to zero below the least close one (with fewer than 1 / out_of_domain_share examples,
+that is one step: zero below the least close example, unscaled above). Examples that differ only in
+case or punctuation do not count as each other's neighbours. This is Watson's behaviour (low confidence for input
 unlike any example) without a list of off-topic texts.
 
 The examples' embeddings are cached in `<data dir>/nlu/`, keyed by the examples and the
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -77,18 +80,18 @@ def load_counterexamples(path: Path | None = None) -> list[str]:
     return list(dict.fromkeys(str(t).strip() for t in raw if t is not None and str(t).strip()))
 
 
-def nearest_other_similarities(vectors: np.ndarray, block: int = 1024) -> np.ndarray:
-    """For each unit vector, the cosine similarity to its nearest other vector, sorted ascending
-    (computed in blocks of rows, so memory stays linear in the number of vectors)."""
-    if len(vectors) < 2:
-        return np.array([], dtype=np.float32)
+def nearest_other_similarities(vectors: np.ndarray, texts: list[str], block: int = 1024) -> np.ndarray:
+    """For each unit vector, the cosine similarity to its nearest vector of another text, sorted
+    ascending. Texts that differ only in case, spacing or punctuation count as one ("When are you
+    open?" is not another example of "when are you open"). Computed in blocks of rows, so memory
+    stays linear in the number of vectors."""
+    keys = np.array([" ".join(re.findall(r"\w+", text.casefold())) for text in texts])
     nearest = np.empty(len(vectors), dtype=np.float32)
     for start in range(0, len(vectors), block):
         similarities = vectors[start:start + block] @ vectors.T
-        rows = np.arange(similarities.shape[0])
-        similarities[rows, rows + start] = -np.inf
+        similarities[keys[start:start + block, None] == keys[None, :]] = -np.inf
         nearest[start:start + block] = similarities.max(axis=1)
-    return np.sort(nearest)
+    return np.sort(nearest[np.isfinite(nearest)])
 
 
 class IntentClassifier:
@@ -108,8 +111,9 @@ class IntentClassifier:
                                + [COUNTEREXAMPLES] * len(self.counterexamples))
         self.vectors = self._example_vectors(cache_dir, model_name)
         self.model = self._fit(self.vectors, self.labels)
-        self.example_vectors = self.vectors[:len(self.texts) - len(self.counterexamples)]
-        self.example_closeness = nearest_other_similarities(self.example_vectors)
+        examples = len(self.texts) - len(self.counterexamples)
+        self.example_vectors = self.vectors[:examples]
+        self.example_closeness = nearest_other_similarities(self.example_vectors, self.texts[:examples])
 
     def _example_vectors(self, cache_dir: Path | None, model_name: str) -> np.ndarray:
         key = hashlib.sha256(json.dumps([model_name, self.texts]).encode()).hexdigest()[:16]
@@ -137,18 +141,19 @@ class IntentClassifier:
         return model
 
     def rank(self, text: str) -> list[tuple[str, float]]:
-        """(intent, confidence) for every intent, best first; confidences sum to 1 (less the
+        """(intent, confidence) for every intent, best first; before the scaling by closeness to the
+        examples (see the module's docstring), confidences sum to 1 (less the
         counterexamples' share, when there are counterexamples)."""
         return self.classify(text)[0]
 
-    def classify(self, text: str) -> tuple[list[tuple[str, float]], bool]:
-        """(the ranking of `rank`, whether the counterexamples came first). Confidences are scaled
-        by `in_domain_factor` (see the module's docstring)."""
+    def classify(self, text: str) -> tuple[list[tuple[str, float]], bool, float]:
+        """(the ranking of `rank`, whether the counterexamples came first, the factor the confidences
+        were scaled by: `in_domain_factor`, see the module's docstring)."""
         vector = self.encode([text])
         ranking = self.rank_vectors(vector)[0]
         factor = self.in_domain_factor(vector[0])
         return ([(n, c * factor) for n, c in ranking if n != COUNTEREXAMPLES],
-                ranking[0][0] == COUNTEREXAMPLES)
+                ranking[0][0] == COUNTEREXAMPLES, factor)
 
     def in_domain_factor(self, vector: np.ndarray) -> float:
         """1 for an input as close to the examples as all but the `out_of_domain_share` least-close

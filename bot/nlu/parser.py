@@ -33,6 +33,7 @@ class Parse:
     intent_ranking: list[tuple[str, float]]
     entities: list[Entity] = field(default_factory=list)
     irrelevant: bool = False
+    in_domain: float = 1.0             # the factor the confidences were scaled by (bot/nlu/intents.py)
 
     def entity(self, name: str) -> Entity | None:
         """The first entity named `name`, or None."""
@@ -78,11 +79,11 @@ class Nlu:
         text = valid_unicode(text.strip()[:MAX_TEXT_CHARS])   # a lone surrogate would make the tokenizer raise
         if not text:
             return Parse(text, None, 0.0, [], [])
-        ranking, counterexample = self.classifier.classify(text)
+        ranking, counterexample, in_domain = self.classifier.classify(text)
         top, confidence = ranking[0]
         intent = top if confidence >= self.settings.intent_threshold and not counterexample else None
         return Parse(text, intent, confidence, ranking, self._current_extractor().extract(text, today),
-                     irrelevant=intent is None)
+                     irrelevant=intent is None, in_domain=in_domain)
 
 
 def load_nlu(data_dir: Path, settings: Settings,

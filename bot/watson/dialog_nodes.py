@@ -11,6 +11,7 @@ as the export has them, Watson's node types and next steps in dialog.yml's own k
 
 from __future__ import annotations
 
+import html
 import re
 
 from bot.watson.tree import SkillNode
@@ -213,17 +214,18 @@ class NodeConverter:
                 value = option.get("value") if isinstance(option, dict) else None
                 text = ((value or {}).get("input") or {}).get("text") if isinstance(value, dict) else None
                 if isinstance(option, dict) and option.get("label"):
-                    buttons.append({"label": str(option["label"]), "value": str(text or option["label"])})
+                    label = markdown_from_html(str(option["label"])).replace("**", "")    # a button: plain text
+                    buttons.append({"label": label, "value": str(text or option["label"])})
             part: dict = {"buttons": buttons}
             if item.get("title"):
-                part = {"title": str(item["title"]), **part}
+                part = {"title": markdown_from_html(str(item["title"])), **part}
             return part
         if kind == "pause":
             return {"pause": int(item.get("time") or 0)}
         if kind == "image":
             part = {"image": str(item.get("source") or "")}
             if item.get("title"):
-                part["title"] = str(item["title"])
+                part["title"] = markdown_from_html(str(item["title"]))
             return part
         if kind == "connect_to_agent":
             available = item.get("agent_available") or {}
@@ -264,17 +266,25 @@ def _text_part(text: object) -> dict | None:
     return part
 
 
-_LINK = re.compile(r"""<a\s[^<>]*?href\s*=\s*["']([^"']+)["'][^<>]*>(.*?)</a\s*>""", re.IGNORECASE | re.DOTALL)
-_BOLD = re.compile(r"<(b|strong)(\s[^<>]*)?>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
-_BREAK = re.compile(r"<br\s*/?>|</p\s*>\s*<p(\s[^<>]*)?>", re.IGNORECASE)
-_PLAIN = re.compile(r"</?(i|em|u|span|p)(\s[^<>]*)?>", re.IGNORECASE)
+_EXPRESSION = re.compile(r"(<\?.*?\?>)", re.DOTALL)
+_LINK = re.compile(r"""<a\s[^<>]*?(?<![\w-])href\s*=\s*(?:"([^"]*)"|'([^']*)')[^<>]*>([^<]*(?:<(?!/?a[\s>])[^<]*)*)</a\s*>""",
+                   re.IGNORECASE)
+_BOLD = re.compile(r"</?(?:b|strong)(?:\s[^<>]*)?>", re.IGNORECASE)
+_BREAK = re.compile(r"<br(?:\s[^<>]*)?/?>", re.IGNORECASE)
+_PARAGRAPH = re.compile(r"</?p(?:\s[^<>]*)?>", re.IGNORECASE)
+_PLAIN = re.compile(r"</?(?:i|em|u|span)(?:\s[^<>]*)?>", re.IGNORECASE)
 
 
 def markdown_from_html(text: str) -> str:
-    """The HTML Watson's web chat renders in texts (`<br>`, `<b>`, `<strong>`, `<a href>`, `<p>`, `<i>`…)
-    as the Markdown blogbot's channels render (line breaks, **bold**, [links](…)); other markup and
-    `<? ?>` expressions are left as they are."""
-    text = _LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})", text)
-    text = _BOLD.sub(lambda m: f"**{m.group(3)}**", text)
-    text = _BREAK.sub("\n", text)
-    return _PLAIN.sub("", text)
+    """The HTML Watson's web chat renders in texts as the Markdown blogbot's channels render: `<br>` a
+    line break, `<p>` a paragraph, `<b>`/`<strong>` **bold**, `<a href>` a [link](…), `<i>`/`<em>`/
+    `<u>`/`<span>` plain, entities (`&amp;`) their characters. Other markup, and `<? ?>` expressions,
+    are left as they are."""
+    parts = _EXPRESSION.split(text)
+    for index in range(0, len(parts), 2):         # the odd parts are expressions
+        part = _LINK.sub(lambda m: f"[{m.group(3)}]({m.group(1) if m.group(1) is not None else m.group(2)})",
+                         parts[index])
+        part = _PLAIN.sub("", _BOLD.sub("**", part)).replace("****", "")     # nested bold: once
+        part = _PARAGRAPH.sub("\n\n", _BREAK.sub("\n", part))
+        parts[index] = html.unescape(part)
+    return re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip()

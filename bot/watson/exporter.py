@@ -29,7 +29,8 @@ def export_skill(config: Path | None = None, name: str = "blogbot") -> dict:
     messages = load_dialog(folder / "dialog.yml").messages
     own = {"context": dialog.get("context") or {}, "messages": dialog.get("messages") or {},
            "nlu": {key: getattr(nlu, key) for key in ("intent_threshold", "disambiguation_enabled",
-                                                      "disambiguation_margin", "disambiguation_options")},
+                                                      "disambiguation_margin", "disambiguation_options",
+                                                      "out_of_domain_share")},
            "entities": {"sys_date_values": system.date_values}}
     return {
         "name": name, "language": "en", "description": f"exported from blogbot's config {folder}",
@@ -38,9 +39,10 @@ def export_skill(config: Path | None = None, name: str = "blogbot") -> dict:
         "intents": [{"intent": intent, "description": spec.get("label") or intent,
                      "examples": [{"text": str(e)} for e in spec.get("examples") or []]}
                     for intent, spec in (intents.get("intents") or {}).items()],
-        "system_settings": {"disambiguation": {
+        "system_settings": {"disambiguation": {      # no none_of_the_above_prompt: Watson shows no such option
             "enabled": nlu.disambiguation_enabled, "max_suggestions": nlu.disambiguation_options,
-            "prompt": messages["disambiguation"], "none_of_the_above_prompt": messages["none_of_the_above"]}},
+            "prompt": messages["disambiguation"],
+            **({"none_of_the_above_prompt": messages["none_of_the_above"]} if messages["none_of_the_above"] else {})}},
         "counterexamples": [{"text": str(t)} for t in intents.get("counterexamples") or []],
         "entities": _entities(entities, system.enabled),
         "dialog_nodes": nodes,

@@ -86,7 +86,7 @@ def import_skill(skill_path: str | Path, out_dir: str | Path, answer_from_blog: 
     out_dir.mkdir(parents=True, exist_ok=True)
     _write(out_dir / "intents.yml", header, intents)
     _write(out_dir / "entities.yml", header, entities)
-    messages = {**_disambiguation_messages(skill, report), **(own.get("messages") or {})}
+    messages = {**(own.get("messages") or {}), **_disambiguation_messages(skill, report)}   # as edited in Watson
     dialog = {"context": own.get("context") or {}, **({"messages": messages} if messages else {}), "nodes": nodes}
     _write(out_dir / "dialog.yml", header + _DIALOG_HELP, dialog)
     _write(out_dir / "settings.yml", header, settings)
@@ -175,7 +175,7 @@ def _entities(skill: dict, report: ImportReport) -> dict:
 def _settings(skill: dict, answer_from_blog: bool) -> dict:
     disambiguation = ((skill.get("system_settings") or {}).get("disambiguation") or {})
     nlu: dict = {"intent_threshold": WATSON_INTENT_THRESHOLD}
-    dialog: dict = {"skill_fallback": "blog" if answer_from_blog else "none"}
+    dialog: dict = {"skill_fallback": "blog" if answer_from_blog else "none", "blog_facts": answer_from_blog}
     if disambiguation:
         nlu["disambiguation_enabled"] = bool(disambiguation.get("enabled", False))
         if disambiguation.get("max_suggestions"):

@@ -89,6 +89,8 @@ class AnswerComposer:
         self._generator_error: str | None = None
         self._voice: Voice | None = None
         self.coverage = CoverageCheck(self.retriever, settings.answer)
+        self.generations_in_flight = 0       # generator calls running or waiting for the model (metrics)
+        self._in_flight_lock = threading.Lock()
 
     def generator(self) -> TextGenerator | None:
         """The configured generator, loaded on first use; None when the configuration names none
@@ -218,6 +220,8 @@ class AnswerComposer:
         gen_started = time.perf_counter()
         sentences = _GeneratedSentences(citer, timings, started, self.settings.answer.min_generated_words)
         buffer, pieces = "", 0
+        with self._in_flight_lock:
+            self.generations_in_flight += 1
         try:
             with contextlib.closing(generator.stream(self._messages(question, passages, evidence), cancel)) as stream:
                 for piece in stream:
@@ -235,6 +239,9 @@ class AnswerComposer:
                 yield from sentences.offer(self._accepted(buffer, checker, question_vector))
         except GeneratorError as exc:
             log.warning("generation failed%s: %s", "" if sentences.streaming else ", answering extractively", exc)
+        finally:
+            with self._in_flight_lock:
+                self.generations_in_flight -= 1
         timings["generation_s"] = time.perf_counter() - gen_started
         timings["generated_pieces"] = pieces
         timings["dropped_sentences"] = sentences.dropped

@@ -37,6 +37,7 @@ class LoadedIndex:
         self._conn = store.connect(self.data_dir)
         self._lock = threading.Lock()
         self._version: int | None = None
+        self.loads = 0              # times the index was read: at start and after each change
         self._load()
 
     def _load(self) -> None:
@@ -50,6 +51,7 @@ class LoadedIndex:
 
     def _read_index(self) -> None:
         conn = self._conn
+        self.loads += 1
         self._version = conn.execute("PRAGMA data_version").fetchone()[0]
         self.posts = {row[0]: store.row_to_post(row) for row in conn.execute(f"SELECT {store.POST_COLUMNS} FROM posts")}
         rows = conn.execute("SELECT id, post_id, embedding FROM chunks ORDER BY id").fetchall()

@@ -6,6 +6,7 @@ One browser per module; each test gets a fresh browser context (a clean localSto
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
@@ -591,3 +592,23 @@ def test_a_typed_payload_and_an_echoed_topic_show_no_link_or_markup(page, server
     assert "\\" not in echoed                                # no escape characters shown
     assert page.locator('.bb-log a[href*="evil.example"]').count() == 0
     assert page.locator(".bb-log b").count() == 0
+
+
+def test_a_single_line_break_stays_one_and_a_blank_line_starts_a_paragraph(page, server):
+    """Multiline responses and the <br> of imported Watson texts arrive as single line breaks."""
+    open_widget(page, server.url + "/")
+    message = {"id": "m1", "text": "Shirts\nMugs\n\nAsk about **either**.", "citations": [], "buttons": [],
+               "abstained": None}
+    body = ('event: session\ndata: {"session_id": "%s", "new_session": false}\n\n' % session_id(page)
+            + "event: message\ndata: " + json.dumps(message) + "\n\n"
+            + 'event: done\ndata: {"session_id": "%s", "intent": null}\n\n' % session_id(page))
+    page.route("**/api/chat/stream", lambda route: route.fulfill(
+        status=200, headers={"Cache-Control": "no-cache"}, content_type="text/event-stream", body=body))
+    ask(page, "what do you sell?")
+    answer = page.locator(".bb-bot").last
+    answer.get_by_text("Ask about").wait_for()
+    paragraphs = answer.locator("p")
+    assert paragraphs.count() == 2
+    assert paragraphs.nth(0).inner_text() == "Shirts\nMugs"          # a <br> between them
+    assert paragraphs.nth(0).locator("br").count() == 1
+    assert paragraphs.nth(1).locator("strong").inner_text() == "either"

@@ -1,5 +1,5 @@
 """A larger written Watson Assistant dialog skill (tests/dialogue/watson_travel_skill.py: 34 intents,
-nested folders, a frame with three slots filled from dates, times and numbers, a jump_to chain, an
+nested folders, a frame with three required slots filled from dates, times and numbers (and an optional one), a jump_to chain, an
 anything_else counter in a context variable) imported with `blogbot import-watson` and run end to end
 under `blogbot test`. The expected texts are what Watson's documented semantics say the skill does.
 

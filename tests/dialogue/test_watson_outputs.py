@@ -138,29 +138,56 @@ def test_allow_all_never_return_does_not_come_back(shop):
     assert talk(shop, "quiz me", "7") == [["Pick a number."], ["You picked 7."]]
 
 
-def test_disambiguation_offers_named_nodes_with_the_skills_texts(tmp_path, demo_index):
-    """system_settings.disambiguation gives the prompt and the "none of the above" text; an option shows the
-    node's user_label before its title; a node that opts out or has no name is never offered."""
+def disambiguating_shop(tmp_path, demo_index, max_suggestions: int):
+    """A skill whose named nodes tell which are offered in "Did you mean…", with every intent above
+    half the threshold close enough to be offered."""
     nodes = [node("greet", "#greeting", title="greeting node", user_label="Say hello", text="Hello!"),
              node("weather", "#weather", previous="greet", title="Weather", text="Sunny."),
              node("quiz", "#quiz", previous="weather", title="Quiz", disambiguation_opt_out=True, text="Pick one."),
              node("options", "#options", previous="quiz", text="Shirts."),
-             node("fallback", "anything_else", previous="options", text="Pardon?")]
+             node("closed", "false", previous="options", type="folder"),
+             node("agent", "#agent", parent="closed", title="Agent", text="Hold on."),
+             node("legacy", "#legacy", previous="closed", title="Legacy", text="Old style. Anything else?"),
+             node("legacy_more", "#order", parent="legacy", title="Order in the old style", text="Old order."),
+             node("fallback", "anything_else", previous="legacy", text="Pardon?")]
     skill = {"name": "Shop", "intents": INTENTS, "entities": ENTITIES, "dialog_nodes": nodes,
              "system_settings": {"disambiguation": {"enabled": True, "prompt": "Which one?",
-                                                    "none_of_the_above_prompt": "Neither", "max_suggestions": 4}}}
+                                                    "none_of_the_above_prompt": "Neither",
+                                                    "max_suggestions": max_suggestions}}}
     (tmp_path / "shop.json").write_text(json.dumps(skill), encoding="utf-8")
     assert import_skill(tmp_path / "shop.json", tmp_path / "config").notes == []
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BLOGBOT_CONFIG_DIR", str(tmp_path / "config"))
         settings = load_settings()
-        settings.nlu.disambiguation_margin = 1.0     # every intent above half the threshold is close
+        settings.nlu.disambiguation_margin = 1.0
         settings.nlu.intent_threshold = 0.0
-        engine = build(demo_index, settings, tracker_store="memory", today=dt.date(2026, 12, 7)).engine
-    asked = engine.respond("shop-which", "hello, is it going to rain? quiz me, what are my options")
+        return build(demo_index, settings, tracker_store="memory", today=dt.date(2026, 12, 7)).engine
+
+
+EVERYTHING = "hello, is it going to rain? quiz me, what are my options, I want a human, buy a shirt, old format"
+
+
+def test_disambiguation_offers_named_reachable_nodes_with_the_skills_texts(tmp_path, demo_index):
+    """The skill's prompt and "none of the above" text; a node's user_label before its title; never a node
+    that opts out, has no name, sits in a folder whose condition is false, or is a child."""
+    engine = disambiguating_shop(tmp_path, demo_index, max_suggestions=9)
+    asked = engine.respond("shop-which", EVERYTHING)
     assert asked.node == "disambiguation"
     message = asked.messages[0]
     assert message.text == "Which one?"
-    assert sorted(b.title for b in message.buttons) == ["Neither", "Say hello", "Weather"]
+    assert sorted(b.title for b in message.buttons) == ["Legacy", "Neither", "Say hello", "Weather"]
     chosen = next(b for b in message.buttons if b.title == "Weather")
     assert [m.text for m in engine.respond("shop-which", chosen.payload).messages] == ["Sunny."]
+
+
+def test_disambiguation_offers_at_most_max_suggestions(tmp_path, demo_index):
+    asked = disambiguating_shop(tmp_path, demo_index, max_suggestions=2).respond("shop-two", EVERYTHING)
+    assert len(asked.messages[0].buttons) == 3          # two nodes and "Neither"
+
+
+def test_no_disambiguation_while_a_node_waits_for_its_children(tmp_path, demo_index):
+    engine = disambiguating_shop(tmp_path, demo_index, max_suggestions=9)
+    legacy = next(b for b in engine.respond("shop-waits", EVERYTHING).messages[0].buttons if b.title == "Legacy")
+    assert [m.text for m in engine.respond("shop-waits", legacy.payload).messages] == ["Old style. Anything else?"]
+    answered = engine.respond("shop-waits", "buy a shirt, or quiz me")     # the waiting node's child takes it
+    assert answered.node == "legacy_more" and [m.text for m in answered.messages] == ["Old order."]

@@ -236,9 +236,13 @@ def test_confidence_is_scaled_by_closeness_to_the_examples():
     encode = lambda texts: np.array([unit[t] for t in texts])   # noqa: E731
     intents = {"alpha": Intent("alpha", "alpha", ["alpha one", "alpha two", "alpha three"]),
                "beta": Intent("beta", "beta", ["beta one", "beta two", "beta three"])}
-    closeness = nearest_other_similarities(encode(["alpha one", "alpha two", "beta one"]), block=2)
+    texts = ["alpha one", "alpha two", "beta one"]
+    closeness = nearest_other_similarities(encode(texts), texts, block=2)
     pair, beta = unit["alpha two"] @ unit["alpha one"], unit["beta one"] @ unit["alpha two"]
     assert list(closeness) == pytest.approx([beta, pair, pair])
+    twins = ["alpha one", "Alpha one?", "alpha two"]      # the same text in other case: not a neighbour
+    assert list(nearest_other_similarities(np.array([unit[t] for t in ["alpha one", "alpha one", "alpha two"]]),
+                                           twins)) == pytest.approx([pair, pair, pair])
     scaled = IntentClassifier(intents, encode, out_of_domain_share=0.02)
     plain = IntentClassifier(intents, encode, out_of_domain_share=0.0)
     assert scaled.rank("close to alpha") == plain.rank("close to alpha")

@@ -29,7 +29,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.channels.admission import Admission, Refused, TurnPool
-from bot.dialogue.messages import BotMessage, Notice, Token
+from bot.channels.metrics import Metrics
+from bot.dialogue.messages import BotMessage, Notice, Token, TurnResult
+from bot.dialogue.redis_store import shared_redis
 from bot.channels.slack.blocks import CHOICE_ACTION, FEEDBACK_ACTION, fallback_text, message_blocks, to_mrkdwn
 from knowledge.markup import unicode_problem
 
@@ -54,15 +56,25 @@ _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 class SeenEvents:
     """Event ids already taken (the last `size`), so a retried delivery is not answered twice."""
 
-    def __init__(self, size: int = 10_000):
+    def __init__(self, size: int = 10_000, shared: Any = None, keep_s: int = 3600):
         self.size = size
+        self.shared, self.keep_s = shared, keep_s
         self._ids: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def first_time(self, event_id: str | None) -> bool:
-        """True the first time `event_id` is seen (and for events without an id), False after."""
+        """True the first time `event_id` is seen (and for events without an id), False after. With
+        `shared` (a Redis client), seen by any replica in the last `keep_s` (Slack retries within
+        minutes); while Redis is unreachable, by this process."""
         if not event_id:
             return True
+        if self.shared is not None:
+            from redis.exceptions import RedisError
+
+            try:
+                return bool(self.shared.set(f"blogbot:slack-event:{event_id}", 1, nx=True, ex=self.keep_s))
+            except RedisError:
+                pass
         with self._lock:
             if event_id in self._ids:
                 return False
@@ -78,22 +90,25 @@ def web_client(token: str, api_url: str | None = None) -> WebClient:
     return WebClient(token=token, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)], **kwargs)
 
 
-def own_admission(web: WebSettings) -> Admission:
+def own_admission(web: WebSettings, shared: Any = None) -> Admission:
     """An Admission from the `web` settings, for a Slack app that runs without the web server."""
     pool = TurnPool(web.workers, web.queue_size, typical_turn_s=web.typical_turn_s)
-    return Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client)
+    return Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client, shared=shared)
 
 
 def create_slack_app(engine: DialogEngine, feedback_store: FeedbackStore, token: str, signing_secret: str | None,
                      api_url: str | None = None, update_interval_s: float = 1.0,
-                     admission: Admission | None = None) -> App:
+                     admission: Admission | None = None, metrics: Metrics | None = None) -> App:
     """The bolt app over the dialogue engine. `signing_secret` None: Socket Mode (no HTTP requests).
-    `admission` (the web server's) bounds the turns across web and Slack; None: one of its own."""
+    `admission` (the web server's) bounds the turns across web and Slack; None: one of its own.
+    `metrics`: the web server's, to count Slack's turns with the web's; None: uncounted."""
     app = App(client=web_client(token, api_url), signing_secret=signing_secret or "socket-mode",
               request_verification_enabled=signing_secret is not None, process_before_response=False,
               token_verification_enabled=False)
-    seen = SeenEvents()
-    replier = Replier(engine, update_interval_s, admission or own_admission(engine.settings.web))
+    shared = shared_redis(engine.store)
+    seen = SeenEvents(shared=shared)
+    replier = Replier(engine, update_interval_s, admission or own_admission(engine.settings.web, shared),
+                      metrics or Metrics())
     _add_message_listeners(app, engine, seen, replier)
     _add_action_listeners(app, replier, feedback_store)
 
@@ -165,6 +180,7 @@ def _add_action_listeners(app: App, replier: Replier, feedback_store: FeedbackSt
         session = value.get("sender") or f"slack:{channel}:{message.get('thread_ts') or message.get('ts')}"
         feedback_store.record(session, value["rating"],
                               message_id=value.get("message_id"), answer=message.get("text"))
+        replier.metrics.feedback.labels("slack", value["rating"]).inc()
         _call(client.chat_postEphemeral, channel=channel, user=user, thread_ts=message.get("thread_ts"),
               text="Thanks for the feedback!" if value["rating"] == "up" else
               "Thanks for telling me. I'll pass it on.")
@@ -216,10 +232,11 @@ class Replier:
     """Takes a message (👀, admission) and runs its turn on the pool: placeholder, throttled updates,
     final blocks."""
 
-    def __init__(self, engine: DialogEngine, update_interval_s: float, admission: Admission):
+    def __init__(self, engine: DialogEngine, update_interval_s: float, admission: Admission, metrics: Metrics):
         self.engine = engine
         self.update_interval_s = update_interval_s
         self.admission = admission
+        self.metrics = metrics
 
     def answer(self, client: WebClient, channel: str, thread: str | None, sender: str, reader: str, text: str,
                user_ts: str | None) -> None:
@@ -234,6 +251,7 @@ class Replier:
             self.admission.check_rate(reader)
             turn = self.admission.submit(reader, self._answer, client, channel, thread, sender, text)
         except Refused as refused:
+            self.metrics.refused.labels("slack", str(refused.status)).inc()
             _call(client.chat_postMessage, channel=channel, thread_ts=thread,
                   text=BUSY.format(seconds=refused.retry_after_s))
             return
@@ -243,9 +261,11 @@ class Replier:
         posted = _call(client.chat_postMessage, channel=channel, thread_ts=thread, text=PLACEHOLDER)
         placeholder = posted.get("ts") if posted else None
         draft, last_update, first = "", 0.0, True
+        started, first_token = time.perf_counter(), None
         try:
             for event in self.engine.handle(sender, text):
                 if isinstance(event, Token):
+                    first_token = first_token or time.perf_counter() - started
                     draft += event.text
                     now = time.monotonic()
                     if placeholder and now - last_update >= self.update_interval_s:
@@ -256,6 +276,8 @@ class Replier:
                 elif isinstance(event, BotMessage):
                     self._post(client, channel, thread, event, placeholder if first else None, sender)
                     first = False
+                elif isinstance(event, TurnResult):
+                    self.metrics.record_turn("slack", event, time.perf_counter() - started, first_token)
         except Exception:
             log.exception("slack: the turn failed")
             self._post(client, channel, thread, BotMessage("Sorry, something went wrong on my side."),

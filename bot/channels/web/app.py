@@ -5,12 +5,15 @@
     POST /api/chat/stream   the same as Server-Sent Events: session, token…, notice?, message…, done
     POST /api/feedback      {"session_id", "message_id", "rating": "up"|"down", "comment"?}
     GET  /healthz           200 while the server is alive
-    GET  /readyz            200 when it can answer questions; 503 while its actions are not answering
+    GET  /readyz            200 when it can answer questions; 503 while its actions are not answering or its
+                            conversation store (Redis) is unreachable
+    GET  /metrics           Prometheus metrics (bot/channels/metrics.py)
     GET  /widget.js, /      the chat widget, and a demo page that carries it
 
 Every error is JSON `{"error": "..."}`: 400 malformed JSON, 408 body too slow, 413 body or text too
 long, 422 bad fields (text that is not valid Unicode included), 429 too many requests
-(Retry-After), 503 all workers busy and the queue full (Retry-After: the expected wait).
+(Retry-After), 503 all workers busy and the queue full (Retry-After: the expected wait), or the
+conversation store unreachable.
 A reader who hangs up before the answer is complete cancels the turn: its worker or queue place is
 freed at once and the generator stops at its next token.
 """
@@ -22,6 +25,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
@@ -32,14 +36,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field, field_validator, model_validator
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.channels.admission import Admission, Refused, TurnPool
+from bot.channels.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics
 from bot.dialogue.messages import BotMessage, Notice, Token, TurnResult
+from bot.dialogue.redis_store import shared_redis
+from bot.dialogue.tracker_store import StoreUnavailable
+from bot.channels.web.schemas import ChatRequest, ChatResponse, FeedbackRequest, StartRequest
 from bot.channels.web.transport import BodyLimit
 from knowledge.threads import ThreadToLoop
-from knowledge.markup import unicode_problem
 
 if TYPE_CHECKING:
     from bot.dialogue.engine import DialogEngine
@@ -48,83 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
-SESSION_ID = r"^[A-Za-z0-9_-]{8,64}$"
-
-
-def _valid_unicode(value: str | None) -> str | None:
-    problem = unicode_problem(value) if value is not None else None
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-class ChatRequest(BaseModel):
-    """A reader's message: typed text or a pressed button, in a session (omitted: a new one)."""
-
-    session_id: str | None = Field(None, pattern=SESSION_ID, description="omit to start a conversation")
-    text: str | None = Field(None, description="what the reader typed")
-    button: str | None = Field(None, description="the value of a button the reader pressed")
-
-    _unicode = field_validator("text", "button")(_valid_unicode)
-
-    @model_validator(mode="after")
-    def one_of_text_or_button(self) -> ChatRequest:
-        """Exactly one of `text` and `button`, and not blank."""
-        if (self.text is None or not self.text.strip()) == (self.button is None or not self.button.strip()):
-            raise ValueError("give exactly one of text (non-empty) or button")
-        return self
-
-
-class CitationOut(BaseModel):
-    """A source an answer cites."""
-
-    title: str
-    url: str
-    permalink: str
-    number: int | None = None
-
-
-class ButtonOut(BaseModel):
-    """A button under a message: its label and the value sent back when it is pressed."""
-
-    title: str
-    payload: str
-
-
-class Message(BaseModel):
-    """One bot message: Markdown text with its citations and buttons."""
-
-    id: str
-    text: str = Field(description="Markdown")
-    citations: list[CitationOut]
-    buttons: list[ButtonOut]
-    abstained: bool | None = None
-
-
-class ChatResponse(BaseModel):
-    """The bot's messages for one turn, and the session they belong to."""
-
-    session_id: str
-    messages: list[Message]
-    intent: str | None = None
-    new_session: bool = False
-
-
-class StartRequest(BaseModel):
-    """Opening a conversation, optionally resuming a session."""
-
-    session_id: str | None = Field(None, pattern=SESSION_ID)
-
-
-class FeedbackRequest(BaseModel):
-    """A reader's rating of one message, with an optional comment."""
-
-    session_id: str = Field(pattern=SESSION_ID)
-    message_id: str = Field(min_length=1, max_length=64)
-    rating: str = Field(pattern="^(up|down)$")
-    comment: str | None = Field(None, max_length=2000)
-
-    _unicode = field_validator("message_id", "comment")(_valid_unicode)
 
 
 class Problem(Exception):
@@ -135,25 +65,29 @@ class Problem(Exception):
 
 
 def create_app(engine: DialogEngine, settings: Settings, feedback_store: FeedbackStore,
-               title: str | None = None) -> FastAPI:
-    """The web app over a loaded dialogue engine."""
+               title: str | None = None, metrics: Metrics | None = None) -> FastAPI:
+    """The web app over a loaded dialogue engine; `metrics` (default: new ones, without the index's
+    figures) are served at /metrics."""
     web = settings.web
     app = FastAPI(title="blogbot chat API", version="1", docs_url=None, redoc_url=None)
     pool = TurnPool(web.workers, web.queue_size, typical_turn_s=web.typical_turn_s)
-    admission = Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client)
-    app.state.pool, app.state.admission = pool, admission
-    _add_middleware(app, web)
+    admission = Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client,
+                          shared=shared_redis(engine.store))
+    metrics = metrics or Metrics()
+    metrics.watch_pool(pool)
+    app.state.pool, app.state.admission, app.state.metrics = pool, admission, metrics
+    _add_middleware(app, web, metrics)
     _add_error_handlers(app)
-    turns = _Turns(engine, web, admission)
+    turns = _Turns(engine, web, admission, metrics)
     _add_chat_routes(app, turns)
     _add_feedback_route(app, turns, feedback_store)
-    _add_status_routes(app, engine)
+    _add_status_routes(app, engine, metrics)
     _add_page_routes(app, web, title)
     return app
 
 
-def _add_middleware(app: FastAPI, web: WebSettings) -> None:
-    """CORS for the allowed origins (if any), and the cap on request bodies."""
+def _add_middleware(app: FastAPI, web: WebSettings, metrics: Metrics) -> None:
+    """CORS for the allowed origins (if any), the cap on request bodies, and counting requests."""
     if web.allowed_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(web.allowed_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type"], expose_headers=["Retry-After"], max_age=600)
@@ -162,6 +96,16 @@ def _add_middleware(app: FastAPI, web: WebSettings) -> None:
     app.add_middleware(BodyLimit, timeout_s=web.body_timeout_s,
                        limit_for=lambda path: web.max_slack_body_bytes if path.startswith("/slack/")
                        else web.max_body_bytes)
+
+    @app.middleware("http")
+    async def count(request: Request, call_next):
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", None) or "(no route)"      # the route's pattern: few label values
+        metrics.requests.labels(path, request.method, str(response.status_code)).inc()
+        if response.status_code >= 500:
+            metrics.errors.labels(path).inc()
+        return response
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -183,6 +127,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(_request, exc: StarletteHTTPException):
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(StoreUnavailable)
+    async def store_away(_request, exc: StoreUnavailable):
+        log.error("web: %s", exc)
+        return JSONResponse({"error": "the conversation store is unreachable: try again shortly"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
     @app.exception_handler(Exception)
     async def crash(_request, exc: Exception):
         log.exception("web: unexpected error")
@@ -193,14 +143,15 @@ class _Turns:
     """What the chat and feedback routes share: admitting a request and running its turn on the pool
     within the client's share (see bot.channels.admission)."""
 
-    def __init__(self, engine: DialogEngine, web: WebSettings, admission: Admission):
-        self.engine, self.web, self.admission = engine, web, admission
+    def __init__(self, engine: DialogEngine, web: WebSettings, admission: Admission, metrics: Metrics):
+        self.engine, self.web, self.admission, self.metrics = engine, web, admission, metrics
 
     def admit(self, request: Request) -> None:
         """Count the request against its client's rate; Problem(429) past it."""
         try:
             self.admission.check_rate(_client(request))
         except Refused as refused:
+            self.metrics.refused.labels("web", str(refused.status)).inc()
             raise _problem(refused) from None
 
     def session(self, session_id: str | None) -> tuple[str, bool]:
@@ -223,11 +174,13 @@ class _Turns:
         try:
             return self.admission.submit(_client(request), fn, *args)
         except Refused as refused:
+            self.metrics.refused.labels("web", str(refused.status)).inc()
             raise _problem(refused) from None
 
     async def whole_turn(self, request: Request, session: str, text: str | None) -> TurnResult | None:
         """A turn run on the pool; None when the reader hung up first (the turn is cancelled)."""
         cancel = threading.Event()
+        started = time.perf_counter()
         future = self.submit(request, self.engine.respond, _sender(session), text, cancel)
         answered = asyncio.wrap_future(future)
         gone = asyncio.ensure_future(_hung_up(request))
@@ -236,7 +189,9 @@ class _Turns:
         finally:
             gone.cancel()
         if answered.done():
-            return answered.result()
+            result = answered.result()
+            self.metrics.record_turn("web", result, time.perf_counter() - started)
+            return result
         cancel.set()
         future.cancel()             # still queued: its place is given back now
         answered.cancel()
@@ -273,24 +228,31 @@ def _add_chat_routes(app: FastAPI, turns: _Turns) -> None:
         session, text, new = turns.begin(body)
         cancel = threading.Event()
         turn = ThreadToLoop(turns.engine.handle(_sender(session), text, cancel), cancel)
+        started = time.perf_counter()
         future = turns.submit(request, turn.work)      # the turn runs on the pool
-        return StreamingResponse(_turn_events(turn, session, new, cancel, future), media_type="text/event-stream",
+        events = _turn_events(turn, session, new, cancel, future, lambda result, first_token_s: turns.metrics.record_turn(
+            "web", result, time.perf_counter() - started, first_token_s and first_token_s - started))
+        return StreamingResponse(events, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-async def _turn_events(turn: ThreadToLoop, session: str, new: bool, cancel: threading.Event,
-                       future: Future) -> AsyncIterator[str]:
-    """A streamed turn as Server-Sent Events: session, token…, notice?, message…, done (or error)."""
+async def _turn_events(turn: ThreadToLoop, session: str, new: bool, cancel: threading.Event, future: Future,
+                       finished: Callable[[TurnResult, float | None], None]) -> AsyncIterator[str]:
+    """A streamed turn as Server-Sent Events: session, token…, notice?, message…, done (or error).
+    `finished(result, perf_counter at the first token or None)` is told how the turn ended."""
+    first_token = None
     try:
         yield _sse("session", {"session_id": session, "new_session": new})
         async for event in turn.items():
             if isinstance(event, Token):
+                first_token = first_token or time.perf_counter()
                 yield _sse("token", {"text": event.text})
             elif isinstance(event, Notice):
                 yield _sse("notice", {"text": event.text})
             elif isinstance(event, BotMessage):
                 yield _sse("message", event.as_json())
             elif isinstance(event, TurnResult):
+                finished(event, first_token)
                 yield _sse("done", {"session_id": session, "intent": event.intent})
     except Exception:       # reported to the client as an error event
         log.exception("web: turn failed")
@@ -313,11 +275,16 @@ def _add_feedback_route(app: FastAPI, turns: _Turns, feedback_store: FeedbackSto
         question = turns.engine.question_before(sender, body.message_id)
         feedback_id = await asyncio.to_thread(feedback_store.record, sender, body.rating, body.message_id,
                                               body.comment, question, message.get("text"))
+        turns.metrics.feedback.labels("web", body.rating).inc()
         return {"id": feedback_id}
 
 
-def _add_status_routes(app: FastAPI, engine: DialogEngine) -> None:
-    """GET /healthz and /readyz."""
+def _add_status_routes(app: FastAPI, engine: DialogEngine, metrics: Metrics) -> None:
+    """GET /healthz, /readyz and /metrics."""
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics():
+        return Response(await run_in_threadpool(metrics.render), media_type=METRICS_CONTENT_TYPE)
 
     @app.get("/healthz")
     async def healthz():
@@ -328,6 +295,10 @@ def _add_status_routes(app: FastAPI, engine: DialogEngine) -> None:
         breaker = getattr(engine.actions, "breaker", None)
         if breaker is not None and breaker.is_open:
             return JSONResponse({"status": "not ready", "reason": "the actions are not answering"}, status_code=503)
+        ping = getattr(engine.store, "ping", None)
+        if ping is not None and not await run_in_threadpool(ping):
+            return JSONResponse({"status": "not ready", "reason": "the conversation store is unreachable"},
+                                status_code=503)
         return {"status": "ready"}
 
 

@@ -95,7 +95,8 @@
     return parent;
   }
 
-  // Block Markdown: ``` code blocks, "- " and "1. " lists, paragraphs.
+  // Block Markdown: ``` code blocks, "- " and "1. " lists, paragraphs (blank lines between them;
+  // a single line break within one).
   function markdown(text) {
     var root = document.createDocumentFragment();
     var lines = String(text || "").split("\n");
@@ -121,7 +122,12 @@
       } else {
         var para = [];
         while (i < lines.length && lines[i].trim() && !/^```/.test(lines[i]) && !/^\s*([-*]|\d+\.)\s+/.test(lines[i])) para.push(lines[i++]);
-        root.appendChild(inline(para.join("\n"), el("p")));
+        var p = el("p");
+        para.forEach(function (text, k) {        // a single line break stays one, as in Slack and the terminal
+          if (k) p.appendChild(el("br"));
+          inline(text, p);
+        });
+        root.appendChild(p);
       }
     }
     return root;
