@@ -56,7 +56,7 @@ def skill_folders(work: Path) -> dict[str, tuple[Path, float]]:
         (work / f"{name}.json").write_text(json.dumps(skill))
         import_skill(work / f"{name}.json", work / name)
         folders[name] = (work / name, 0.2)
-    folders["blogbot"] = (REPO / "config", load_settings(REPO / "config" / "settings.yml").nlu.intent_threshold)
+    folders["blogbot"] = (REPO / "config", load_settings(REPO / "config" / "settings.yml", environ={}).nlu.intent_threshold)
     return folders
 
 
@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--shares", default="0,0.02")
     args = parser.parse_args()
     shares = [float(s) for s in args.shares.split(",")]
-    settings = load_settings(REPO / "config" / "settings.yml")
+    settings = load_settings(REPO / "config" / "settings.yml", environ={})
     embedder = get_embedder(settings.embedder)
     cached = {}
 

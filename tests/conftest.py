@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+for _name in [n for n in os.environ if n.startswith("BLOGBOT_") and "__" in n]:
+    del os.environ[_name]        # settings overrides of the developer's shell stay out of the tests
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -148,23 +148,27 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> "RedisServer":
+        """Start it and wait until it answers, as this process (not another Redis on the port)."""
         import time
 
         import redis
 
+        log = self.folder / f"redis-{self.port}.log"
         self.process = subprocess.Popen([self.program, "--port", str(self.port), "--bind", "127.0.0.1",
-                                         "--save", "", "--appendonly", "no", "--dir", str(self.folder)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+                                         "--save", "", "--appendonly", "no", "--dir", str(self.folder),
+                                         "--logfile", str(log)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return self
-            except redis.exceptions.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
+        with redis.Redis(port=self.port, socket_connect_timeout=0.5) as client:
+            while True:
+                try:
+                    if int(client.info("server")["process_id"]) == self.process.pid:
+                        return self
+                    raise RuntimeError(f"another Redis answers on port {self.port}")
+                except redis.exceptions.ConnectionError:
+                    if self.process.poll() is not None or time.monotonic() > deadline:
+                        text = log.read_text() if log.exists() else ""
+                        raise RuntimeError(f"redis-server did not start: {text[-1000:]}") from None
+                    time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -10,12 +10,15 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 # A token bucket in one Redis hash per key, on Redis's clock so that replicas agree.
@@ -36,8 +39,9 @@ return tostring(wait)
 
 
 class RateLimiter:
-    """`per_minute` requests a minute per key, in bursts of up to `burst`. With `shared` (a Redis
-    client) the buckets live in Redis; while Redis is unreachable, in this process."""
+    """`per_minute` requests a minute per key, in bursts of up to `burst`. With `shared` (the replicas'
+    Redis, bot.dialogue.redis_store.SharedRedis) the buckets live in Redis (on its clock: Redis 5 or
+    later); while Redis fails, in this process."""
 
     def __init__(self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic,
                  max_keys: int = 10_000, shared: Any = None):
@@ -57,9 +61,10 @@ class RateLimiter:
             from redis.exceptions import RedisError
 
             try:
-                return float(self.shared.eval(_SHARED_BUCKET, 1, f"blogbot:rate:{key}", self.rate, self.burst))
-            except RedisError:
-                pass          # counted here until Redis is back
+                return float(self.shared.client.eval(_SHARED_BUCKET, 1, f"{self.shared.prefix}rate:{key}", self.rate,
+                                                     self.burst))
+            except RedisError as exc:
+                log.warning("rate limits: counted in this process while Redis fails: %s", exc)
         now = self.clock()
         with self._lock:
             tokens, last = self._buckets.get(key, (float(self.burst), now))

@@ -1,4 +1,5 @@
-"""Prometheus metrics of `blogbot serve` (`GET /metrics`, prometheus-client; names start `blogbot_`).
+"""Prometheus metrics of `blogbot serve` (`GET /metrics`, prometheus-client; names start `blogbot_`),
+and its turn log: one JSON line per turn or refused request on the `blogbot.turns` logger.
 
 Counted as things happen: HTTP requests and errors per route, turns per channel with their latency,
 time to the first streamed token, intents, answers and abstentions, refused requests, feedback.
@@ -9,8 +10,12 @@ of one process, so no multiprocess mode is needed; each replica is scraped on it
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -27,12 +32,62 @@ if TYPE_CHECKING:
 # deadline is 30 s.
 _TURN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+class TurnLog:
+    """One JSON line per turn (time, hashed sender, channel, intent, latency, first token, answered,
+    abstained) or refused request (hashed client, status) on the `blogbot.turns` logger. The reader's
+    text only with `with_text` (web.turn_log_text)."""
+
+    def __init__(self, with_text: bool = False):
+        self.with_text = with_text
+        self.log = logging.getLogger("blogbot.turns")
+
+    def turn(self, channel: str, result: TurnResult, seconds: float, first_token_s: float | None) -> None:
+        """Log a finished turn."""
+        if not self.log.isEnabledFor(logging.INFO):
+            return
+        answers = [m.abstained for m in result.messages if m.abstained is not None]
+        line = {"ts": round(time.time(), 3), "event": "turn", "channel": channel, "sender": hashed(result.sender_id),
+                "intent": result.intent, "node": result.node, "latency_s": round(seconds, 3),
+                "first_token_s": None if first_token_s is None else round(first_token_s, 3),
+                "answered": bool(answers), "abstained": any(answers), "refused": False}
+        if self.with_text:
+            line["text"] = result.text
+        self.log.info(json.dumps(line, ensure_ascii=False))
+
+    def refused(self, channel: str, client: str, status: int) -> None:
+        """Log a request refused (429 or 503)."""
+        if self.log.isEnabledFor(logging.INFO):
+            self.log.info(json.dumps({"ts": round(time.time(), 3), "event": "refused", "channel": channel,
+                                      "sender": hashed(client), "status": status, "refused": True}))
+
+
+def hashed(sender: str) -> str:
+    """A sender or client id as 16 hex digits of its SHA-256: the same reader is recognizable across
+    lines, the id itself (an IP address, a Slack channel) is not in the log."""
+    return hashlib.sha256(sender.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def configure_turn_log(enabled: bool) -> None:
+    """Send the turn log's lines, bare, to stderr (or nowhere when not `enabled`)."""
+    log = logging.getLogger("blogbot.turns")
+    log.propagate = False
+    log.handlers.clear()
+    if enabled:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO if enabled else logging.CRITICAL)
 
 
 class Metrics:
-    """The metrics of one server. `assistant` (optional) gives the index and generator figures."""
+    """The metrics of one server. `assistant` (optional) gives the index and generator figures;
+    `turn_log` (optional) is told of every turn and refusal as well."""
 
-    def __init__(self, assistant: Assistant | None = None):
+    def __init__(self, assistant: Assistant | None = None, turn_log: TurnLog | None = None):
+        self.turn_log = turn_log or TurnLog()
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter("blogbot_http_requests", "HTTP requests by route, method and status",
@@ -60,8 +115,23 @@ class Metrics:
         """Report this turn pool's queue and running turns at each scrape."""
         self._live.pool = pool
 
+    def record_request(self, request: Any, status: int) -> None:
+        """Count an HTTP request by its route's pattern (few values), method (known ones, else
+        "other") and status; a 5xx as an error too."""
+        route = getattr(request.scope.get("route"), "path", None) or "(no route)"
+        method = request.method if request.method in _METHODS else "other"
+        self.requests.labels(route, method, str(status)).inc()
+        if status >= 500:
+            self.errors.labels(route).inc()
+
+    def record_refused(self, channel: str, client: str, status: int) -> None:
+        """Count (and log) a request refused with `status` (429 or 503)."""
+        self.refused.labels(channel, str(status)).inc()
+        self.turn_log.refused(channel, client, status)
+
     def record_turn(self, channel: str, result: TurnResult, seconds: float, first_token_s: float | None = None) -> None:
-        """Count a finished turn: its latency, first token, intent, answers and abstentions."""
+        """Count (and log) a finished turn: its latency, first token, intent, answers and abstentions."""
+        self.turn_log.turn(channel, result, seconds, first_token_s)
         self.turns.labels(channel).inc()
         self.turn_seconds.labels(channel).observe(seconds)
         if first_token_s is not None:
@@ -124,6 +194,4 @@ def _safe(read: Callable[[], float | None]) -> float | None:
 
 
 def _timestamp(text: str | None) -> float | None:
-    import time
-
     return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%S")) if text else None

@@ -12,20 +12,35 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from bot.assistant import Assistant
-    from knowledge.settings import WebSettings
+    from knowledge.settings import Settings, WebSettings
 
 log = logging.getLogger(__name__)
+
+
+def thread_budget(settings: Settings) -> Settings:
+    """Settings for `blogbot serve` with the CPU threads of each turn worker set: torch's (process-wide,
+    set here) and llama.cpp's (generator.threads), to web.threads_per_worker, or (0) every core this
+    process may use. Called before the models load."""
+    import dataclasses
+
+    import torch
+
+    cores = max(1, len(os.sched_getaffinity(0)))
+    threads = settings.web.threads_per_worker or cores
+    torch.set_num_threads(threads)
+    log.info("serve: %d thread(s) per turn worker (%d cores, %d workers)", threads, cores, settings.web.workers)
+    return dataclasses.replace(settings, generator=dataclasses.replace(settings.generator, threads=threads))
 
 
 def build_app(assistant: Assistant, environ: Mapping[str, str] = os.environ) -> FastAPI:
     """The web app of `assistant` (an `bot.assistant.Assistant`, loaded before the server listens, so
     /healthz means ready). With SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set, it also takes Slack
     events at /slack/events."""
-    from bot.channels.metrics import Metrics
+    from bot.channels.metrics import Metrics, TurnLog
     from bot.channels.web.app import create_app
 
     engine, feedback = assistant.engine, assistant.feedback
-    metrics = Metrics(assistant)
+    metrics = Metrics(assistant, TurnLog(with_text=assistant.settings.web.turn_log_text))
     app = create_app(engine, assistant.settings, feedback, metrics=metrics)
     token, secret = environ.get("SLACK_BOT_TOKEN"), environ.get("SLACK_SIGNING_SECRET")
     if token and secret:

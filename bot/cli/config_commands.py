@@ -12,15 +12,19 @@ from bot.cli.common import UsageError
 
 _SECRET_KEY = re.compile(r"(token|secret|password|passwd|api_key)$", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@", re.IGNORECASE)
+_QUERY_SECRET = re.compile(r"(?P<name>[?&][\w.-]*(?:password|passwd|token|secret|key)[\w.-]*=)(?P<value>[^&#\s]+)",
+                           re.IGNORECASE)
 MASK = "****"
 
 
 def masked(key: str, value: object) -> object:
-    """`value` fit to print: a secret-named key's value hidden, a password inside a URL hidden."""
+    """`value` fit to print: a secret-named key's value hidden, a password inside a URL or a secret
+    in its query (password=, token=, api_key=…) hidden."""
     if _SECRET_KEY.search(key) and value not in ("", None):
         return MASK
     if isinstance(value, str):
-        return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", value)
+        value = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", value)
+        return _QUERY_SECRET.sub(lambda m: f"{m['name']}{MASK}", value)
     if isinstance(value, list):
         return [masked(key, item) for item in value]
     return value

@@ -107,6 +107,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         raise UsageError(f"no .yml conversation files in {', '.join(map(str, paths))}")
     if not index_path(data_dir_of(args)).exists():
         raise UsageError(f"no index in {data_dir_of(args)}: run 'blogbot ingest PATH' first (or pass --data-dir)")
+    checked_settings()          # bad settings (file or environment) stop the run before any script
     _logging()
     engines = Engines(data_dir_of(args))
     results = []
@@ -158,12 +159,15 @@ def cmd_actions(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """`blogbot serve`: run the web chat API, widget, demo page (and Slack events) until interrupted."""
     from bot.assistant import build
-    from bot.channels.server import build_app, serve
+    from bot.channels.server import build_app, serve, thread_budget
     from knowledge.corpus.index import IndexUnavailable
     from knowledge.settings import SettingsError
 
+    from bot.channels.metrics import configure_turn_log
+
     _logging()
-    settings = checked_settings()
+    settings = thread_budget(checked_settings())
+    configure_turn_log(settings.web.turn_log)
     host = args.host or settings.web.host
     port = args.port or settings.web.port
     try:

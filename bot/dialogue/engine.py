@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from typing import Callable, Iterator
@@ -133,10 +134,16 @@ class DialogEngine:
                     yield from self._turn(turn, text or "")
                     conversation.turns += 1
             finally:
+                closing = isinstance(sys.exc_info()[1], GeneratorExit)     # the reader left mid-turn
                 conversation.updated_at = self.clock()
                 keep = self.settings.dialog.history_events
                 conversation.events = conversation.events[-keep:]
-                self.store.save(conversation)
+                try:
+                    self.store.save(conversation)
+                except StoreUnavailable as exc:
+                    if not closing:
+                        raise
+                    log.error("conversation store: a turn the reader left was not saved: %s", exc)
             parse = turn.parse
             yield TurnResult(sender_id, parse.text, parse.intent, parse.confidence,
                              [e.as_json() for e in parse.entities], turn.messages,

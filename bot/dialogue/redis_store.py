@@ -2,31 +2,34 @@
 
 A sender's turns run one at a time across replicas: a turn holds a lease on the sender (a Redis lock
 that a thread of this process renews while the turn runs, so a replica that dies frees the sender
-after `dialog.redis_lease_s`). A conversation is written only by the lease's holder (a Lua script
-checks the lease and writes in one step); a turn whose lease was lost meanwhile adds its events to
-what the new holder wrote instead of overwriting it. Keys expire by themselves a day after the
-session timeout, like SQLite's pruning.
+after `dialog.redis_lease_s`). A turn runs on one thread (the lease's token is the thread's). A
+conversation is written only by the lease's holder (a Lua script checks the lease and writes in one
+step); a turn whose lease was lost meanwhile keeps the newer turn's state and adds its own events to
+it, instead of overwriting it. Keys expire by themselves a day after the session timeout, like
+SQLite's pruning. Every key starts with `dialog.redis_prefix`, so deployments can share a Redis.
 
-Redis unreachable: every call raises StoreUnavailable (the turn apologizes, /readyz says 503); the
-client's connection pool reconnects on the next call once Redis is back.
+Redis failing (unreachable, out of memory, read-only after a failover, …): every call raises
+StoreUnavailable (the turn apologizes, /readyz says 503); the client's connection pool reconnects on
+the next call once Redis is back.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 
 import redis
-from redis.exceptions import ConnectionError as RedisConnectionError, RedisError, TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from bot.dialogue.tracker_store import Conversation, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-PREFIX = "blogbot:"
 GRACE_S = 86400         # as sessions.GRACE_S: a conversation is kept a day past its timeout
 
 _RELEASE = """if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"""
@@ -42,33 +45,45 @@ def connect(url: str) -> redis.Redis:
                                 decode_responses=True)
 
 
-def shared_redis(store: object) -> redis.Redis | None:
-    """The Redis client of a Redis tracker store, for what else replicas share (rate limits, Slack's
-    delivered events); None for any other store."""
-    return store.client if isinstance(store, RedisTrackerStore) else None
+@dataclass(frozen=True)
+class SharedRedis:
+    """The Redis the replicas share and the prefix of this deployment's keys, for what else they
+    share besides conversations (rate limits, Slack's delivered events)."""
+
+    client: redis.Redis
+    prefix: str
+
+
+def shared_redis(store: object) -> SharedRedis | None:
+    """What a Redis tracker store shares with the channels; None for any other store."""
+    return SharedRedis(store.client, store.prefix) if isinstance(store, RedisTrackerStore) else None
 
 
 @contextmanager
 def reachable() -> Iterator[None]:
-    """Redis's connection errors as StoreUnavailable."""
+    """Redis's errors (unreachable, out of memory, read-only, …) as StoreUnavailable."""
     try:
         yield
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise StoreUnavailable(f"redis is unreachable: {exc}") from None
+    except RedisError as exc:
+        raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}") from None
 
 
 class RedisTrackerStore:
-    """Conversations as `blogbot:conversation:<sender>` keys; leases as `blogbot:lease:<sender>`."""
+    """Conversations as `<prefix>conversation:<sender>` keys; leases as `<prefix>lease:<sender>`.
+    `history_events`: the events a merged conversation keeps (dialog.history_events)."""
 
-    def __init__(self, client: redis.Redis, timeout_minutes: float, lease_s: float, wait_s: float):
+    def __init__(self, client: redis.Redis, timeout_minutes: float, lease_s: float, wait_s: float,
+                 prefix: str = "blogbot:", history_events: int = 60):
         self.client = client
+        self.prefix = prefix
         self.ttl_s = int(timeout_minutes * 60 + GRACE_S)
         self.lease_ms = int(lease_s * 1000)
         self.wait_s = wait_s
+        self.history_events = history_events
         self._leases = threading.local()      # this thread's lease token per sender
 
     def _key(self, sender_id: str) -> str:
-        return f"{PREFIX}conversation:{sender_id}"
+        return f"{self.prefix}conversation:{sender_id}"
 
     def load(self, sender_id: str) -> Conversation | None:
         """The sender's conversation, or None (also for a value an incompatible version wrote)."""
@@ -93,17 +108,20 @@ class RedisTrackerStore:
             if self.client.eval(_SAVE_IF_HOLDER, 2, self._lease_key(conversation.sender_id), key, token, text,
                                 self.ttl_s):
                 return
-        log.warning("tracker store: the lease on a conversation was lost during a turn; merging its events")
+        log.warning("tracker store: the lease on a conversation was lost during a turn; adding its events "
+                    "to the newer turn's")
         tokens = self._leases.tokens
         lost = tokens.pop(conversation.sender_id)
         try:
             with self.lease(conversation.sender_id):      # a new lease, then merge and write through it
                 current = self.load(conversation.sender_id)
                 if current is not None:
-                    seen = {_event_key(e) for e in current.events}
-                    conversation.events = current.events + [e for e in conversation.events
-                                                             if _event_key(e) not in seen]
-                    conversation.turns = max(conversation.turns, current.turns + 1)
+                    # The newer turn's state stands; this turn's own events (since it began) are added.
+                    mine = [e for e in conversation.events if (e.get("timestamp") or 0) >= conversation.turn_started]
+                    current.events = (current.events + mine)[-self.history_events:]
+                    current.turns += 1
+                    current.updated_at = max(current.updated_at, conversation.updated_at)
+                    conversation = current
                 self.save(conversation)
         finally:
             tokens[conversation.sender_id] = lost          # the turn's own lease ends as it began
@@ -118,14 +136,14 @@ class RedisTrackerStore:
         return 0
 
     def ping(self) -> bool:
-        """Whether Redis answers."""
+        """Whether Redis takes a write now (not only answers: out of memory or read-only fails too)."""
         try:
-            return bool(self.client.ping())
+            return bool(self.client.set(f"{self.prefix}ready", str(time.time()), ex=60))
         except RedisError:
             return False
 
     def _lease_key(self, sender_id: str) -> str:
-        return f"{PREFIX}lease:{sender_id}"
+        return f"{self.prefix}lease:{sender_id}"
 
     @contextmanager
     def lease(self, sender_id: str) -> Iterator[None]:
@@ -168,7 +186,3 @@ class RedisTrackerStore:
                     return
             except RedisError:
                 continue      # Redis is away for now: try again; the lease may lapse
-
-
-def _event_key(event: dict) -> tuple:
-    return event.get("event"), event.get("timestamp"), event.get("text"), event.get("name")

@@ -42,7 +42,9 @@ class Sessions:
         conversation = self.store.load(sender_id)
         now = self.clock()
         if conversation is None or now - conversation.updated_at > self.timeout_s:
-            return Conversation(sender_id, started_at=now, updated_at=now, context=dict(self.initial_context)), True
+            return Conversation(sender_id, started_at=now, updated_at=now, context=dict(self.initial_context),
+                                turn_started=now), True
+        conversation.turn_started = now
         return conversation, False
 
     def is_open(self, sender_id: str) -> bool:

@@ -36,10 +36,13 @@ class Conversation:
     pending: dict | None = None                      # where the dialog waits: a slot, a node's children, "Did you mean…"
     stack: list = field(default_factory=list)        # digressions to come back from: [{pending, node}]
     turns: int = 0
+    turn_started: float = 0.0                        # when the turn now running began (not kept)
 
     def to_json(self) -> str:
         """The conversation as a JSON text (what the stores keep)."""
-        return json.dumps(asdict(self), ensure_ascii=False)
+        data = asdict(self)
+        del data["turn_started"]
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> "Conversation":
@@ -142,5 +145,6 @@ def open_tracker_store(kind: str, data_dir: Path, dialog: DialogSettings | None 
 
         dialog = dialog or DialogSettings()
         return RedisTrackerStore(connect(kind), dialog.session_timeout_minutes, dialog.redis_lease_s,
-                                 wait_s=dialog.action_timeout_s + dialog.redis_lease_s)
+                                 wait_s=dialog.action_timeout_s + dialog.redis_lease_s, prefix=dialog.redis_prefix,
+                                 history_events=dialog.history_events)
     raise ValueError(f"dialog.tracker_store must be sqlite, memory or a redis:// URL, not {kind!r}")

@@ -24,7 +24,7 @@ def export_skill(config: Path | None = None, name: str = "blogbot") -> dict:
     dialog = read_config_file(folder / "dialog.yml")
     nodes: list[dict] = []
     _nodes(dialog.get("nodes") or [], None, nodes)
-    nlu = load_settings(folder / "settings.yml").nlu
+    nlu = load_settings(folder / "settings.yml", environ={}).nlu      # the folder's, not this process's
     system = load_system_entities(folder / "entities.yml")
     messages = load_dialog(folder / "dialog.yml").messages
     own = {"context": dialog.get("context") or {}, "messages": dialog.get("messages") or {},

@@ -326,9 +326,10 @@ class LlamaCppGenerator:
         self.settings = settings
         try:
             progress(f"loading {source.name} with llama.cpp")
-            # One thread per core this process may use (a container's limit included).
-            self.model = Llama(model_path=str(source), n_ctx=settings.context_tokens,
-                               n_threads=max(1, len(os.sched_getaffinity(0))), seed=0, verbose=False)
+            # generator.threads, else one thread per core this process may use (a container's limit included).
+            threads = settings.threads or max(1, len(os.sched_getaffinity(0)))
+            self.model = Llama(model_path=str(source), n_ctx=settings.context_tokens, n_threads=threads,
+                               seed=0, verbose=False)
         except Exception as exc:
             raise GeneratorError(f"cannot load the generator {settings.model!r} with llama.cpp: {exc}") from exc
         self.name = source.name

@@ -32,6 +32,7 @@ from bot.channels.admission import Admission, Refused, TurnPool
 from bot.channels.metrics import Metrics
 from bot.dialogue.messages import BotMessage, Notice, Token, TurnResult
 from bot.dialogue.redis_store import shared_redis
+from bot.dialogue.tracker_store import StoreUnavailable
 from bot.channels.slack.blocks import CHOICE_ACTION, FEEDBACK_ACTION, fallback_text, message_blocks, to_mrkdwn
 from knowledge.markup import unicode_problem
 
@@ -64,17 +65,18 @@ class SeenEvents:
 
     def first_time(self, event_id: str | None) -> bool:
         """True the first time `event_id` is seen (and for events without an id), False after. With
-        `shared` (a Redis client), seen by any replica in the last `keep_s` (Slack retries within
-        minutes); while Redis is unreachable, by this process."""
+        `shared` (the replicas' Redis, SharedRedis), seen by any replica in the last `keep_s` (Slack
+        retries within minutes); while Redis fails, by this process."""
         if not event_id:
             return True
         if self.shared is not None:
             from redis.exceptions import RedisError
 
             try:
-                return bool(self.shared.set(f"blogbot:slack-event:{event_id}", 1, nx=True, ex=self.keep_s))
-            except RedisError:
-                pass
+                return bool(self.shared.client.set(f"{self.shared.prefix}slack-event:{event_id}", 1, nx=True,
+                                                   ex=self.keep_s))
+            except RedisError as exc:
+                log.warning("slack: delivered events kept in this process while Redis fails: %s", exc)
         with self._lock:
             if event_id in self._ids:
                 return False
@@ -147,7 +149,12 @@ def _add_message_listeners(app: App, engine: DialogEngine, seen: SeenEvents, rep
         if not thread or (bot_user and f"<@{bot_user}" in text):
             return          # not in a thread, or a mention (app_mention answers it)
         sender = f"slack:{body.get('team_id', '')}:{channel}:{thread}"
-        if engine.has_conversation(sender):          # only threads the assistant is part of
+        try:
+            ours = engine.has_conversation(sender)      # only threads the assistant is part of
+        except StoreUnavailable as exc:                 # whose they are cannot be told now: leave it
+            log.error("slack: a thread reply left unanswered: %s", exc)
+            return
+        if ours:
             replier.answer(client, channel, thread, sender, reader, _from_slack(text), event["ts"])
 
 
@@ -251,7 +258,7 @@ class Replier:
             self.admission.check_rate(reader)
             turn = self.admission.submit(reader, self._answer, client, channel, thread, sender, text)
         except Refused as refused:
-            self.metrics.refused.labels("slack", str(refused.status)).inc()
+            self.metrics.record_refused("slack", reader, refused.status)
             _call(client.chat_postMessage, channel=channel, thread_ts=thread,
                   text=BUSY.format(seconds=refused.retry_after_s))
             return

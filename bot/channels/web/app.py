@@ -99,12 +99,8 @@ def _add_middleware(app: FastAPI, web: WebSettings, metrics: Metrics) -> None:
 
     @app.middleware("http")
     async def count(request: Request, call_next):
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", None) or "(no route)"      # the route's pattern: few label values
-        metrics.requests.labels(path, request.method, str(response.status_code)).inc()
-        if response.status_code >= 500:
-            metrics.errors.labels(path).inc()
+        response = await call_next(request)       # one that raises is counted by the error handler
+        metrics.record_request(request, response.status_code)
         return response
 
 
@@ -134,8 +130,9 @@ def _add_error_handlers(app: FastAPI) -> None:
                             headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
-    async def crash(_request, exc: Exception):
+    async def crash(request: Request, exc: Exception):
         log.exception("web: unexpected error")
+        request.app.state.metrics.record_request(request, 500)
         return JSONResponse({"error": "internal error, logged"}, status_code=500)
 
 
@@ -151,7 +148,7 @@ class _Turns:
         try:
             self.admission.check_rate(_client(request))
         except Refused as refused:
-            self.metrics.refused.labels("web", str(refused.status)).inc()
+            self.metrics.record_refused("web", _client(request), refused.status)
             raise _problem(refused) from None
 
     def session(self, session_id: str | None) -> tuple[str, bool]:
@@ -174,7 +171,7 @@ class _Turns:
         try:
             return self.admission.submit(_client(request), fn, *args)
         except Refused as refused:
-            self.metrics.refused.labels("web", str(refused.status)).inc()
+            self.metrics.record_refused("web", _client(request), refused.status)
             raise _problem(refused) from None
 
     async def whole_turn(self, request: Request, session: str, text: str | None) -> TurnResult | None:
@@ -204,8 +201,8 @@ def _add_chat_routes(app: FastAPI, turns: _Turns) -> None:
     @app.post("/api/chat/start", response_model=ChatResponse, responses={429: {}, 503: {}})
     async def chat_start(request: Request, body: StartRequest | None = None):
         """Open the conversation: the welcome message and its conversation starters."""
-        turns.admit(request)
-        session, new = turns.session(body.session_id if body else None)
+        await run_in_threadpool(turns.admit, request)      # these may wait on Redis: never on the event loop
+        session, new = await run_in_threadpool(turns.session, body.session_id if body else None)
         result = await turns.whole_turn(request, session, None)
         if result is None:
             return Response(status_code=499)        # nobody is listening any more
@@ -214,8 +211,8 @@ def _add_chat_routes(app: FastAPI, turns: _Turns) -> None:
 
     @app.post("/api/chat", response_model=ChatResponse, responses={400: {}, 413: {}, 429: {}, 503: {}})
     async def chat(body: ChatRequest, request: Request):
-        turns.admit(request)
-        session, text, new = turns.begin(body)
+        await run_in_threadpool(turns.admit, request)
+        session, text, new = await run_in_threadpool(turns.begin, body)
         result = await turns.whole_turn(request, session, text)
         if result is None:
             return Response(status_code=499)
@@ -224,22 +221,29 @@ def _add_chat_routes(app: FastAPI, turns: _Turns) -> None:
 
     @app.post("/api/chat/stream", responses={200: {"content": {"text/event-stream": {}}}, 413: {}, 429: {}, 503: {}})
     async def chat_stream(body: ChatRequest, request: Request):
-        turns.admit(request)
-        session, text, new = turns.begin(body)
+        await run_in_threadpool(turns.admit, request)
+        session, text, new = await run_in_threadpool(turns.begin, body)
         cancel = threading.Event()
         turn = ThreadToLoop(turns.engine.handle(_sender(session), text, cancel), cancel)
         started = time.perf_counter()
         future = turns.submit(request, turn.work)      # the turn runs on the pool
-        events = _turn_events(turn, session, new, cancel, future, lambda result, first_token_s: turns.metrics.record_turn(
-            "web", result, time.perf_counter() - started, first_token_s and first_token_s - started))
+
+        def finished(result: TurnResult, first_token: float | None) -> None:
+            turns.metrics.record_turn("web", result, time.perf_counter() - started,
+                                      None if first_token is None else first_token - started)
+
+        events = _turn_events(turn, session, new, cancel, future, finished,
+                              lambda: turns.metrics.errors.labels("/api/chat/stream").inc())
         return StreamingResponse(events, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 async def _turn_events(turn: ThreadToLoop, session: str, new: bool, cancel: threading.Event, future: Future,
-                       finished: Callable[[TurnResult, float | None], None]) -> AsyncIterator[str]:
+                       finished: Callable[[TurnResult, float | None], None],
+                       failed: Callable[[], None]) -> AsyncIterator[str]:
     """A streamed turn as Server-Sent Events: session, token…, notice?, message…, done (or error).
-    `finished(result, perf_counter at the first token or None)` is told how the turn ended."""
+    `finished(result, perf_counter at the first token or None)` is told how the turn ended, `failed()`
+    that it failed."""
     first_token = None
     try:
         yield _sse("session", {"session_id": session, "new_session": new})
@@ -256,6 +260,7 @@ async def _turn_events(turn: ThreadToLoop, session: str, new: bool, cancel: thre
                 yield _sse("done", {"session_id": session, "intent": event.intent})
     except Exception:       # reported to the client as an error event
         log.exception("web: turn failed")
+        failed()
         yield _sse("error", {"error": "the assistant failed on this message; it was logged"})
     finally:        # ended, or the reader hung up: stop the turn, give back its place
         cancel.set()
@@ -267,12 +272,12 @@ def _add_feedback_route(app: FastAPI, turns: _Turns, feedback_store: FeedbackSto
 
     @app.post("/api/feedback", status_code=201, responses={404: {}, 422: {}, 429: {}})
     async def feedback(body: FeedbackRequest, request: Request):
-        turns.admit(request)
+        await run_in_threadpool(turns.admit, request)
         sender = _sender(body.session_id)
-        message = turns.engine.message_of(sender, body.message_id)
+        message = await run_in_threadpool(turns.engine.message_of, sender, body.message_id)
         if message is None:
             raise Problem(404, "no such message in this session")
-        question = turns.engine.question_before(sender, body.message_id)
+        question = await run_in_threadpool(turns.engine.question_before, sender, body.message_id)
         feedback_id = await asyncio.to_thread(feedback_store.record, sender, body.rating, body.message_id,
                                               body.comment, question, message.get("text"))
         turns.metrics.feedback.labels("web", body.rating).inc()
