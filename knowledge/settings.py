@@ -185,6 +185,12 @@ def _consistent(settings: Settings) -> Settings:
                                      "at least 0 and below 1"),
                                     ("retrieval.adapted_weight", settings.retrieval.adapted_weight,
                                      0 <= settings.retrieval.adapted_weight <= 1, "between 0 and 1"),
+                                    ("generator.keep_window", settings.generator.keep_window,
+                                     settings.generator.keep_window >= 1, "at least 1"),
+                                    ("generator.min_keep_rate", settings.generator.min_keep_rate,
+                                     0 <= settings.generator.min_keep_rate <= 1, "between 0 and 1"),
+                                    ("generator.explore_every", settings.generator.explore_every,
+                                     settings.generator.explore_every >= 1, "at least 1"),
                                     ("nlu.out_of_domain_share", settings.nlu.out_of_domain_share,
                                      0 <= settings.nlu.out_of_domain_share < 1, "at least 0 and below 1")):
         if not valid:

@@ -89,6 +89,9 @@ class GeneratorSettings:
     time_budget_s: float = 10.0
     context_tokens: int = 2048
     threads: int = 0                    # llama.cpp's threads; 0: every core this process may use
+    keep_window: int = 50
+    min_keep_rate: float = 0.2
+    explore_every: int = 10
     remote: RemoteGeneratorSettings = field(default_factory=RemoteGeneratorSettings)
 
 

@@ -21,6 +21,7 @@ from knowledge.answers.citations import Citer
 from knowledge.corpus.embedder import get_embedder
 from knowledge.answers.evidence import EvidenceSelector, PromptPassage, choose_passages
 from knowledge.answers.generator import GeneratorError, TextGenerator, get_generator
+from knowledge.answers.keep_rate import KeepRate
 from knowledge.answers.output import Citation, Token, month_year
 from knowledge.markup import escape_markdown, valid_unicode
 from knowledge.answers.prompts import Prompts, load_prompts
@@ -89,6 +90,9 @@ class AnswerComposer:
         self._generator_error: str | None = None
         self._voice: Voice | None = None
         self.coverage = CoverageCheck(self.retriever, settings.answer)
+        generator_settings = settings.generator
+        self.keep_rate = KeepRate(generator_settings.keep_window, generator_settings.min_keep_rate,
+                                  generator_settings.explore_every)
         self.generations_in_flight = 0       # generator calls running or waiting for the model (metrics)
         self._in_flight_lock = threading.Lock()
 
@@ -150,9 +154,13 @@ class AnswerComposer:
         if cancel is not None and cancel.is_set():
             return
         generator = self.generator()
-        if generator is not None:
+        if generator is not None and not self.keep_rate.should_try():
+            timings["generation_skipped"] = 1          # its answers are rarely kept: see keep_rate.py
+        elif generator is not None:
             streamed = yield from self._generated(generator, question, passages, evidence, checker, question_vector,
                                                   citer, timings, started, cancel)
+            if not (cancel is not None and cancel.is_set()):
+                self.keep_rate.record(streamed)
             if streamed:
                 mode = "generated"
                 first_token = first_token or timings["first_sentence_s"]
