@@ -61,30 +61,14 @@ def assert_usage_error(result, *words: str) -> str:
     return lines[0]
 
 
+# The reference deployment's launcher has the same needs: one copy of each (deploy/cluster.py).
+sys.path.insert(0, str(REPO / "deploy"))
+from cluster import free_port, wait_for  # noqa: E402,F401 - free_port is imported from here by the tests
+
+
 def wait_until_up(url: str, alive, timeout_s: float = 120) -> None:
     """Poll `url` until it answers 200; fail early when `alive()` turns false (the server died)."""
-    import time
-
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if not alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not come up")
-        time.sleep(0.2)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    wait_for(url, alive, timeout_s, "the server")
 
 
 def start_blogbot(args: list[str], health_url: str, env: dict | None = None):

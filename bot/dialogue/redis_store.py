@@ -26,11 +26,11 @@ from typing import Iterator
 import redis
 from redis.exceptions import RedisError
 
+from bot.dialogue.sessions import GRACE_S
 from bot.dialogue.tracker_store import Conversation, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-GRACE_S = 86400         # as sessions.GRACE_S: a conversation is kept a day past its timeout
 
 _RELEASE = """if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"""
 _RENEW = """if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"""
@@ -156,11 +156,9 @@ class RedisTrackerStore:
         key, token = self._lease_key(sender_id), uuid.uuid4().hex
         with reachable():
             acquired = self.client.set(key, token, nx=True, px=self.lease_ms)
-            waited = threading.Event()
-            deadline = self.wait_s
-            while not acquired and deadline > 0:
-                waited.wait(0.05)
-                deadline -= 0.05
+            deadline = time.monotonic() + self.wait_s
+            while not acquired and time.monotonic() < deadline:
+                time.sleep(0.05)
                 acquired = self.client.set(key, token, nx=True, px=self.lease_ms)
         if not acquired:
             raise StoreUnavailable(f"another turn of this conversation held it for over {self.wait_s:g} s")

@@ -16,7 +16,8 @@ from bot.channels.slack.app import SeenEvents
 from bot.channels.web.app import create_app
 from bot.dialogue.engine import DialogEngine
 from bot.dialogue.followups import load_followup_rules
-from bot.dialogue.redis_store import GRACE_S, SharedRedis
+from bot.dialogue.redis_store import SharedRedis
+from bot.dialogue.sessions import GRACE_S
 from bot.dialogue.tracker_store import Conversation, open_tracker_store
 from helpers import TODAY
 
