@@ -7,9 +7,12 @@ each topology and level: time to the first event (the response starting: an answ
 refusal), to the first token and to the whole answer (p50/p95), the longest wait for a first event,
 answers a second, the share of requests refused, other errors, and each replica's peak RSS.
 `--threads` compares thread budgets per turn worker (web.threads_per_worker: 0 = cores / workers,
-the default; 2 = every worker may use both cores, the behaviour before). Prints one JSON object:
+the default; 2 = every worker may use both cores, the behaviour before). `--record` is the
+generator's keep record each topology starts with (knowledge/answers/keep_rate.py): `filled` (the
+default) = a full window of dropped tries, a server that has run before with the packaged model;
+`fresh` = none, the first minutes of a new install. Prints one JSON object:
   .venv/bin/python benchmarks/load.py [--seconds 40] [--levels 1,5,20,50] [--topologies one,two]
-                                      [--threads 0,2] [--data-dir DIR]
+                                      [--threads 0,2] [--record filled|fresh] [--data-dir DIR]
 Per-client limits are off for the run (every reader comes from 127.0.0.1).
 """
 
@@ -151,6 +154,8 @@ def main() -> None:
     parser.add_argument("--levels", default="1,5,20,50")
     parser.add_argument("--topologies", default="one,two")
     parser.add_argument("--threads", default="0", help="web.threads_per_worker values to compare")
+    parser.add_argument("--record", choices=("filled", "fresh"), default="filled",
+                        help="the generator keep record each topology starts with")
     args = parser.parse_args()
     data_dir = args.data_dir
     if data_dir is None:
@@ -163,6 +168,7 @@ def main() -> None:
         for topology in args.topologies.split(","):
             env = {"BLOGBOT_WEB__RATE_LIMIT_PER_MINUTE": "0", "BLOGBOT_WEB__TURNS_PER_CLIENT": "0",
                    "BLOGBOT_WEB__THREADS_PER_WORKER": threads, "BLOGBOT_WEB__TURN_LOG": "false"}
+            start_record(data_dir, args.record)
             with kinds[topology](data_dir, env) as servers:
                 levels = [asyncio.run(level(servers.url, int(n), args.seconds)) for n in args.levels.split(",")]
                 peaks = [peak_rss_mb(pid) for pid in servers.pids()]
@@ -170,7 +176,23 @@ def main() -> None:
                          "peak_rss_mb_per_replica": peaks})
             print(f"load: {topology} threads={threads} done", file=sys.stderr, flush=True)
     print(json.dumps({"cores": len(os.sched_getaffinity(0)), "questions": len(QUESTIONS),
-                      "seconds_per_level": args.seconds, "runs": runs}, indent=1))
+                      "seconds_per_level": args.seconds, "record": args.record, "runs": runs}, indent=1))
+
+
+def start_record(data_dir: Path, record: str) -> None:
+    """Leave the generator's keep record as `--record` says (no record, or a window of dropped tries)."""
+    sys.path.insert(0, str(REPO))
+    from knowledge.answers.keep_rate import KeepRate, generator_identity
+    from knowledge.settings import load_settings
+
+    path = data_dir / "generator-keep-record.json"
+    path.unlink(missing_ok=True)
+    if record == "filled":
+        generator = load_settings().generator
+        filled = KeepRate(generator.keep_window, generator.min_keep_rate, generator.explore_every, path,
+                          generator_identity(generator))
+        for _ in range(generator.keep_window):
+            filled.record(False)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The composition root: builds each long-lived part of one blog's assistant once (index and
-retriever, answer composer and generator, feedback store, NLU, tracker store, dialog engine) and
-hands them to the channels, the action server and the CLI.
+retriever, answer composer and generator, feedback store, NLU, tracker store, dialog engine, the
+turn recorder of the analytics) and hands them to the channels, the action server and the CLI.
 
 A channel builds the assistant once (`build`) and then calls `assistant.engine.handle(sender_id,
 text)` per message; the action server builds only the actions' part (`build_knowledge`).
@@ -15,12 +15,15 @@ from pathlib import Path
 
 from actions import build_executor
 from actions.service import Knowledge
+from bot.analytics.records import RedisFeedbackStore, TurnRecorder, open_feedback_store, open_turn_store
 from bot.dialogue.action_client import ActionDeadlines, CircuitBreaker, HttpActionClient, InProcessActionClient
 from bot.dialogue.config import load_dialog
 from bot.dialogue.engine import DialogEngine
 from bot.dialogue.followups import load_followup_rules
+from bot.dialogue.redis_store import shared_redis
 from bot.dialogue.tracker_store import MemoryTrackerStore, open_tracker_store
 from bot.nlu.parser import load_nlu
+from knowledge.corpus.embedder import get_embedder
 from knowledge.corpus.index import read_meta
 from knowledge.feedback import FeedbackStore
 from knowledge.search.retrieval import Retriever
@@ -35,43 +38,48 @@ class Assistant:
     data_dir: Path
     settings: Settings
     retriever: Retriever
-    feedback: FeedbackStore
+    feedback: FeedbackStore | RedisFeedbackStore
     engine: DialogEngine
     knowledge: Knowledge | None     # the actions' parts, when the actions run in this process
+    recorder: TurnRecorder          # the channels' turns, for `blogbot report` and /admin
 
 
 def build_knowledge(data_dir: str | Path, settings: Settings, retriever: Retriever | None = None,
-                    feedback: FeedbackStore | None = None) -> Knowledge:
+                    feedback: FeedbackStore | RedisFeedbackStore | None = None,
+                    remember_tries: bool = False) -> Knowledge:
     """What the actions work with: the retriever, the answer composer with its generator loaded (or
-    converted, the first time) now rather than in the first answer, the feedback store, the texts."""
+    converted, the first time) now rather than in the first answer, the feedback store, the texts.
+    `remember_tries` (servers): the generator's keep record is kept in the data directory across
+    restarts (knowledge/answers/keep_rate.py); evaluations and tests start from none."""
     from knowledge.answers.composer import AnswerComposer
 
     data_dir = Path(data_dir)
     retriever = retriever or Retriever(data_dir, settings)
-    composer = AnswerComposer(data_dir, settings, retriever=retriever)
+    composer = AnswerComposer(data_dir, settings, retriever=retriever, remember_tries=remember_tries)
     composer.generator()
-    return Knowledge(data_dir, settings, retriever, composer, feedback or FeedbackStore(data_dir))
+    return Knowledge(data_dir, settings, retriever, composer, feedback or open_feedback_store(data_dir, settings))
 
 
 def build(data_dir: str | Path, settings: Settings, tracker_store: str | None = None,
-          action_endpoint: str | None = None, today: dt.date | None = None) -> Assistant:
+          action_endpoint: str | None = None, today: dt.date | None = None, remember_tries: bool = False) -> Assistant:
     """The assistant over the index in `data_dir`. Actions run in this process unless an action
-    endpoint is configured (settings.dialog.action_endpoint or the argument)."""
+    endpoint is configured (settings.dialog.action_endpoint or the argument); `remember_tries` as
+    in `build_knowledge`."""
     data_dir = Path(data_dir)
     endpoint = settings.dialog.action_endpoint if action_endpoint is None else action_endpoint
     deadlines = ActionDeadlines.from_settings(settings.dialog)
     breaker = CircuitBreaker(settings.dialog.action_breaker_failures, settings.dialog.action_breaker_cooldown_s)
     retriever = Retriever(data_dir, settings)
-    feedback = FeedbackStore(data_dir)
+    kind = tracker_store or settings.dialog.tracker_store
+    store = MemoryTrackerStore() if kind == "memory" else open_tracker_store(kind, data_dir, settings.dialog)
+    feedback = open_feedback_store(data_dir, settings, shared_redis(store), follow_settings=False)
     knowledge = None
     if endpoint:
         actions = HttpActionClient(endpoint, deadlines=deadlines, breaker=breaker)
     else:
-        knowledge = build_knowledge(data_dir, settings, retriever, feedback)
+        knowledge = build_knowledge(data_dir, settings, retriever, feedback, remember_tries)
         actions = InProcessActionClient(build_executor(knowledge), deadlines=deadlines, breaker=breaker)
     nlu = load_nlu(data_dir, settings, retriever.current_posts)
-    kind = tracker_store or settings.dialog.tracker_store
-    store = MemoryTrackerStore() if kind == "memory" else open_tracker_store(kind, data_dir, settings.dialog)
     dialog = load_dialog()
     # What the blog says of itself starts every conversation's context, unless dialog.yml sets it
     # (or dialog.blog_facts is off: an imported skill's context is its own).
@@ -79,7 +87,9 @@ def build(data_dir: str | Path, settings: Settings, tracker_store: str | None = 
         dialog.context = {**blog_context(retriever, read_meta(data_dir), settings, dialog.messages), **dialog.context}
     engine = DialogEngine(dialog, nlu, actions, store, settings, load_followup_rules(), today=today)
     engine.sessions.prune()     # ended conversations go at start, then once per timeout while it runs
-    return Assistant(data_dir, settings, retriever, feedback, engine, knowledge)
+    recorder = TurnRecorder(open_turn_store(data_dir, settings, shared_redis(store), follow_settings=False), feedback,
+                            settings, get_embedder(settings.embedder).encode)
+    return Assistant(data_dir, settings, retriever, feedback, engine, knowledge, recorder)
 
 
 def blog_context(retriever: Retriever, meta: dict, settings: Settings, messages: dict) -> dict:

@@ -17,7 +17,8 @@ import yaml
 
 from knowledge.settings_schema import (  # noqa: F401 - the sections are imported from here
     SiteSettings, IngestSettings, EmbedderSettings, RetrievalSettings, AdaptSettings, RemoteGeneratorSettings,
-    GeneratorSettings, AnswerSettings, TopicSettings, NluSettings, DialogSettings, WebSettings, Settings)
+    GeneratorSettings, AnswerSettings, TopicSettings, NluSettings, DialogSettings, WebSettings, AnalyticsSettings,
+    Settings)
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent / "default_config"
 
@@ -191,6 +192,20 @@ def _consistent(settings: Settings) -> Settings:
                                      0 <= settings.generator.min_keep_rate <= 1, "between 0 and 1"),
                                     ("generator.explore_every", settings.generator.explore_every,
                                      settings.generator.explore_every >= 1, "at least 1"),
+                                    ("web.max_queue_wait_s", settings.web.max_queue_wait_s,
+                                     settings.web.max_queue_wait_s >= 0, "at least 0"),
+                                    ("analytics.retention_days", settings.analytics.retention_days,
+                                     settings.analytics.retention_days >= 0, "at least 0"),
+                                    ("analytics.cluster_distance", settings.analytics.cluster_distance,
+                                     0 < settings.analytics.cluster_distance <= 2, "above 0 and at most 2"),
+                                    ("analytics.examples_per_cluster", settings.analytics.examples_per_cluster,
+                                     settings.analytics.examples_per_cluster >= 1, "at least 1"),
+                                    ("analytics.clusters_shown", settings.analytics.clusters_shown,
+                                     settings.analytics.clusters_shown >= 1, "at least 1"),
+                                    ("analytics.digest_days", settings.analytics.digest_days,
+                                     settings.analytics.digest_days >= 1, "at least 1"),
+                                    ("analytics.admin_session_hours", settings.analytics.admin_session_hours,
+                                     settings.analytics.admin_session_hours > 0, "above 0"),
                                     ("nlu.out_of_domain_share", settings.nlu.out_of_domain_share,
                                      0 <= settings.nlu.out_of_domain_share < 1, "at least 0 and below 1")):
         if not valid:

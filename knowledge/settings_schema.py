@@ -126,6 +126,7 @@ class AnswerSettings:
     list_posts: int = 10
     list_relative_score: float = 0.6
     about_min_mentions: int = 3
+    sentence_cache_entries: int = 20000
 
 
 @dataclass
@@ -194,10 +195,26 @@ class WebSettings:
     workers: int = 2
     queue_size: int = 8
     typical_turn_s: float = 3.0
+    max_queue_wait_s: float = 0.75
     widget_title: str = "Ask the blog"
     threads_per_worker: int = 0         # torch and llama.cpp threads in `blogbot serve`; 0: every core
     turn_log: bool = True
     turn_log_text: bool = False
+
+
+@dataclass
+class AnalyticsSettings:
+    """The `analytics` section of config/settings.yml: what is recorded of readers' turns for
+    `blogbot report` and /admin, for how long, and how questions are grouped."""
+
+    record: bool = True
+    store_text: bool = True
+    retention_days: float = 180.0
+    cluster_distance: float = 0.55
+    examples_per_cluster: int = 3
+    clusters_shown: int = 10
+    digest_days: int = 7
+    admin_session_hours: float = 12.0
 
 
 @dataclass
@@ -215,3 +232,4 @@ class Settings:
     nlu: NluSettings = field(default_factory=NluSettings)
     dialog: DialogSettings = field(default_factory=DialogSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)

@@ -2,8 +2,9 @@
 
 - `RateLimiter`: a token bucket per client (in Redis when the conversations are, so every replica
   counts the same requests).
-- `TurnPool`: a bounded pool of turn workers with a bounded queue; full means refuse at once
-  (`QueueFull`, with the expected wait) rather than make everyone wait.
+- `TurnPool`: a bounded pool of turn workers with a bounded queue; full (or a wait longer than
+  `web.max_queue_wait_s` expected) means refuse at once (`QueueFull`, with the expected wait)
+  rather than make everyone wait.
 - `Admission`: both of them plus a cap on the turns one client may have waiting or running, so one
   reader cannot fill the queue. `Refused` says why and how long to wait.
 """
@@ -89,22 +90,29 @@ class QueueFull(Exception):
 
 
 class TurnPool:
-    """Runs turns on `workers` threads with at most `queue_size` more waiting.
+    """Runs turns on `workers` threads with at most `queue_size` more waiting, and none waiting
+    when its expected wait for a worker is longer than `max_wait_s` (0: no such limit).
 
-    It keeps a moving average of how long a turn takes, so a refused reader can be told when a
-    place is likely to be free (`expected_wait_s`). A future cancelled while it waits gives its
-    place back at once.
+    It keeps a moving average of how long a turn takes, so it can tell how long a new turn would
+    wait (`expected_wait_s`) and a refused reader when a place is likely to be free. A future
+    cancelled while it waits gives its place back at once.
     """
 
     def __init__(self, workers: int, queue_size: int, typical_turn_s: float = 3.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, max_wait_s: float = 0.0):
         self.workers = max(1, workers)
         self.capacity = self.workers + max(0, queue_size)
+        self.max_wait_s = max(0.0, max_wait_s)
         self.clock = clock
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="turn")
         self._pending = 0
         self._turn_s = typical_turn_s         # moving average of finished turns
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, web: Any) -> "TurnPool":
+        """The pool the `web` settings section describes (workers, queue size and wait, first guess)."""
+        return cls(web.workers, web.queue_size, typical_turn_s=web.typical_turn_s, max_wait_s=web.max_queue_wait_s)
 
     @property
     def pending(self) -> int:
@@ -122,11 +130,13 @@ class TurnPool:
         return self._turn_s / self.workers
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        """Run `fn(*args)` on a worker; raise QueueFull when every worker is busy and the queue is full."""
+        """Run `fn(*args)` on a worker; raise QueueFull when every worker is busy and the queue is
+        full or the turn would wait longer than `max_wait_s`."""
         with self._lock:
-            if self._pending >= self.capacity:
-                ahead = self._pending - self.workers + 1
-                raise QueueFull(ahead * self._turn_s / self.workers, self._turn_s / self.workers)
+            ahead = max(0, self._pending - self.workers + 1)
+            wait_s = ahead * self._turn_s / self.workers
+            if self._pending >= self.capacity or (self.max_wait_s and ahead and wait_s > self.max_wait_s):
+                raise QueueFull(wait_s, self._turn_s / self.workers)
             self._pending += 1
         started = [None]
 

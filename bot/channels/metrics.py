@@ -1,5 +1,6 @@
 """Prometheus metrics of `blogbot serve` (`GET /metrics`, prometheus-client; names start `blogbot_`),
-and its turn log: one JSON line per turn or refused request on the `blogbot.turns` logger.
+and its turn log: one JSON line per turn or refused request on the `blogbot.turns` logger. Each
+finished turn also goes to the analytics' recorder (bot.analytics.records), when there is one.
 
 Counted as things happen: HTTP requests and errors per route, turns per channel with their latency,
 time to the first streamed token, intents, answers and abstentions, refused requests, feedback.
@@ -10,7 +11,6 @@ of one process, so no multiprocess mode is needed; each replica is scraped on it
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -21,9 +21,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.analytics.records import hashed
 from knowledge.corpus.index import read_meta
 
 if TYPE_CHECKING:
+    from bot.analytics.records import TurnRecorder
     from bot.assistant import Assistant
     from bot.channels.admission import TurnPool
     from bot.dialogue.messages import TurnResult
@@ -64,12 +66,6 @@ class TurnLog:
                                       "sender": hashed(client), "status": status, "refused": True}))
 
 
-def hashed(sender: str) -> str:
-    """A sender or client id as 16 hex digits of its SHA-256: the same reader is recognizable across
-    lines, the id itself (an IP address, a Slack channel) is not in the log."""
-    return hashlib.sha256(sender.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
 def configure_turn_log(enabled: bool) -> None:
     """Send the turn log's lines, bare, to stderr (or nowhere when not `enabled`)."""
     log = logging.getLogger("blogbot.turns")
@@ -84,10 +80,12 @@ def configure_turn_log(enabled: bool) -> None:
 
 class Metrics:
     """The metrics of one server. `assistant` (optional) gives the index and generator figures;
-    `turn_log` (optional) is told of every turn and refusal as well."""
+    `turn_log` (optional) is told of every turn and refusal as well, `recorder` of every turn."""
 
-    def __init__(self, assistant: Assistant | None = None, turn_log: TurnLog | None = None):
+    def __init__(self, assistant: Assistant | None = None, turn_log: TurnLog | None = None,
+                 recorder: TurnRecorder | None = None):
         self.turn_log = turn_log or TurnLog()
+        self.recorder = recorder
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter("blogbot_http_requests", "HTTP requests by route, method and status",
@@ -132,6 +130,8 @@ class Metrics:
     def record_turn(self, channel: str, result: TurnResult, seconds: float, first_token_s: float | None = None) -> None:
         """Count (and log) a finished turn: its latency, first token, intent, answers and abstentions."""
         self.turn_log.turn(channel, result, seconds, first_token_s)
+        if self.recorder is not None:
+            self.recorder.turn(channel, result, seconds, first_token_s)
         self.turns.labels(channel).inc()
         self.turn_seconds.labels(channel).observe(seconds)
         if first_token_s is not None:
@@ -142,6 +142,11 @@ class Metrics:
                 self.answers.labels(channel).inc()
                 if message.abstained:
                     self.abstentions.labels(channel).inc()
+
+    @classmethod
+    def of_assistant(cls, assistant: Assistant) -> "Metrics":
+        """The metrics of a server of `assistant`: its figures, its turn log, its turn recorder."""
+        return cls(assistant, TurnLog(with_text=assistant.settings.web.turn_log_text), assistant.recorder)
 
     def render(self) -> bytes:
         """The text exposition format."""

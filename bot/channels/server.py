@@ -36,12 +36,13 @@ def build_app(assistant: Assistant, environ: Mapping[str, str] = os.environ) -> 
     """The web app of `assistant` (an `bot.assistant.Assistant`, loaded before the server listens, so
     /healthz means ready). With SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set, it also takes Slack
     events at /slack/events."""
-    from bot.channels.metrics import Metrics, TurnLog
+    from bot.channels.metrics import Metrics
     from bot.channels.web.app import create_app
 
     engine, feedback = assistant.engine, assistant.feedback
-    metrics = Metrics(assistant, TurnLog(with_text=assistant.settings.web.turn_log_text))
-    app = create_app(engine, assistant.settings, feedback, metrics=metrics)
+    metrics = Metrics.of_assistant(assistant)
+    app = create_app(engine, assistant.settings, feedback, metrics=metrics,
+                     admin_token=environ.get("BLOGBOT_ADMIN_TOKEN") or None)
     token, secret = environ.get("SLACK_BOT_TOKEN"), environ.get("SLACK_SIGNING_SECRET")
     if token and secret:
         from bot.channels.slack.app import create_slack_app
@@ -80,4 +81,9 @@ def serve(app: FastAPI, host: str, port: int, ready: Callable[[], None] = lambda
             ready()
 
     server.startup = startup
-    server.run()
+    try:
+        server.run()
+    finally:        # the turns recorded but not yet written are written before the process ends
+        recorder = getattr(getattr(app.state, "metrics", None), "recorder", None)
+        if recorder is not None:
+            recorder.close()

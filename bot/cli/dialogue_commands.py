@@ -59,14 +59,15 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _assistant(args):
+def _assistant(args, remember_tries: bool = False):
     from bot.assistant import build
     from knowledge.corpus.index import IndexUnavailable
     from knowledge.settings import SettingsError
 
     _logging()
     try:
-        return build(data_dir_of(args), checked_settings(), action_endpoint=getattr(args, "action_endpoint", None))
+        return build(data_dir_of(args), checked_settings(), action_endpoint=getattr(args, "action_endpoint", None),
+                     remember_tries=remember_tries)
     except (IndexUnavailable, SettingsError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 
@@ -148,7 +149,7 @@ def cmd_actions(args: argparse.Namespace) -> int:
     _logging()
     logging.getLogger("bot").setLevel(logging.INFO)
     try:
-        knowledge = build_knowledge(data_dir_of(args), checked_settings())   # loaded before it listens
+        knowledge = build_knowledge(data_dir_of(args), checked_settings(), remember_tries=True)   # loaded before it listens
     except IndexUnavailable as exc:
         raise UsageError(str(exc)) from None
     serve_actions(build_executor(knowledge), args.host, args.port,
@@ -171,7 +172,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.web.host
     port = args.port or settings.web.port
     try:
-        app = build_app(build(data_dir_of(args), settings, action_endpoint=args.action_endpoint))
+        app = build_app(build(data_dir_of(args), settings, action_endpoint=args.action_endpoint, remember_tries=True))
     except (IndexUnavailable, SettingsError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
@@ -195,8 +196,11 @@ def cmd_slack(args: argparse.Namespace) -> int:
 
     from bot.channels.slack.app import create_slack_app
 
-    assistant = _assistant(args)
-    app = create_slack_app(assistant.engine, assistant.feedback, token, None, os.environ.get("SLACK_API_URL"))
+    from bot.channels.metrics import Metrics
+
+    assistant = _assistant(args, remember_tries=True)
+    app = create_slack_app(assistant.engine, assistant.feedback, token, None, os.environ.get("SLACK_API_URL"),
+                           metrics=Metrics.of_assistant(assistant))
     stderr("blogbot: connected to Slack in Socket Mode (Ctrl-C stops)")
     SocketModeHandler(app, app_token).start()
     return 0

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from bot.cli import config_commands, dialogue_commands, knowledge_commands, watson_commands
+from bot.cli import config_commands, dialogue_commands, knowledge_commands, report_commands, watson_commands
 from bot.cli.common import UsageError, stderr
 from knowledge.markup import unicode_problem
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     dialogue_commands.add_commands(commands, common, kinds)
     watson_commands.add_commands(commands, common)
     config_commands.add_commands(commands)
+    report_commands.add_commands(commands, common)
     return parser
 
 

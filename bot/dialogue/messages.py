@@ -31,6 +31,7 @@ class BotMessage:
     citations: list[Citation] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
     abstained: bool | None = None       # set on answers: True when the blog does not cover it
+    handoff: bool = False               # passes the reader to a person (a connect_to_agent response)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
 
     def as_json(self) -> dict:

@@ -15,18 +15,21 @@ from knowledge.markup import escape_markdown
 _VARIABLE = re.compile(r"(?<![\\\w$])\$([A-Za-z_][\w-]*)")
 
 
-def response_messages(response: Response, scope: Scope, key: str, handoff: str) -> list[BotMessage]:
+def response_messages(response: Response, scope: Scope, key: str, handoff_text: str) -> list[BotMessage]:
     """The messages a response says now. `key` names it for its sequential counters (kept in the
-    context under `_responses`); `handoff` is said for a hand-off part that names no message."""
+    context under `_responses`); `handoff_text` is said for a hand-off part that names no message
+    (the message is marked `handoff`)."""
     messages: list[BotMessage] = []
     texts: list[str] = []
     buttons: list[Button] = []
+    handoff = [False]       # the message being gathered passes the reader to a person
 
     def flush() -> None:
         if texts or buttons:
-            messages.append(BotMessage("\n".join(texts), buttons=list(buttons)))
+            messages.append(BotMessage("\n".join(texts), buttons=list(buttons), handoff=handoff[0]))
         texts.clear()
         buttons.clear()
+        handoff[0] = False
 
     for index, part in enumerate(response.parts):
         if part.pause_ms:       # a pause starts a new message (channels do not wait)
@@ -39,7 +42,8 @@ def response_messages(response: Response, scope: Scope, key: str, handoff: str) 
         elif part.title:
             texts.append(render(part.title, scope, escape_markdown))
         if part.agent is not None:
-            texts.append(render(part.agent, scope, escape_markdown) or handoff)
+            texts.append(render(part.agent, scope, escape_markdown) or handoff_text)
+            handoff[0] = True
         # A button's label and value are text, shown and sent as they are (not escaped); one naming a
         # variable the context does not hold ($example_question of an empty blog) is not offered.
         buttons += [Button(render(label, scope), render(value, scope)) for label, value in part.buttons

@@ -1,12 +1,15 @@
 """Citations: the posts an answer cites, numbered in order of first mention, and the answer's text
-with a marker after each run of sentences."""
+with a marker after each run of sentences; a generated answer's sentences held back until there
+are enough of them to stream with their markers."""
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
 
 from knowledge.answers.evidence import LIST_ITEM, PromptPassage
-from knowledge.answers.output import Citation, month_year
+from knowledge.answers.output import Citation, Token, month_year
 from knowledge.answers.support import SupportedSentence
 from knowledge.answers.voice import Voice
 
@@ -83,3 +86,35 @@ class Citer:
             passage = "\n".join(f"{s.text}\n{s.code}" if s.code else s.text for s in p.sources)
             cited.append(Citation(p.hit.post.title, p.hit.post.url, p.hit.post.permalink, number, passage))
         return cited
+
+
+class GeneratedSentences:
+    """The generated answer's accepted sentences: held back until they add up to `min_words`, then
+    streamed with their markers, and the count of those dropped."""
+
+    def __init__(self, citer: Citer, timings: dict, started: float, min_words: int):
+        self.citer = citer
+        self.timings = timings
+        self.started = started
+        self.min_words = min_words
+        self.held: list[SupportedSentence] = []
+        self.streaming = False
+        self.dropped = 0
+
+    def held_words(self) -> int:
+        """The words of the sentences held back."""
+        return sum(len(s.text.split()) for s in self.held)
+
+    def offer(self, sentence: SupportedSentence | None) -> Iterator[Token]:
+        """Hold an accepted sentence (count a dropped one, None) and stream what is held once it is
+        enough or streaming has begun."""
+        if sentence is None:
+            self.dropped += 1
+            return
+        self.held.append(sentence)
+        if self.streaming or self.held_words() >= self.min_words:
+            self.streaming = True
+            for held in self.held:
+                self.timings.setdefault("first_sentence_s", time.perf_counter() - self.started)
+                yield Token(self.citer.add([held]))
+            self.held = []

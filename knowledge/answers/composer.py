@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Callable, Iterator, Union
 
 from knowledge.answers.abstention import CoverageCheck, Gap
 from knowledge.corpus.chunking import split_sentences
-from knowledge.answers.citations import Citer
-from knowledge.corpus.embedder import get_embedder
+from knowledge.answers.citations import Citer, GeneratedSentences
+from knowledge.corpus.embedder import CachedEncoder, get_embedder
 from knowledge.answers.evidence import EvidenceSelector, PromptPassage, choose_passages
 from knowledge.answers.generator import GeneratorError, TextGenerator, get_generator
-from knowledge.answers.keep_rate import KeepRate
+from knowledge.answers.keep_rate import KeepRate, TryStop, generator_identity
 from knowledge.answers.output import Citation, Token, month_year
 from knowledge.markup import escape_markdown, valid_unicode
 from knowledge.answers.prompts import Prompts, load_prompts
@@ -76,15 +76,18 @@ Event = Union[Token, Final]
 
 
 class AnswerComposer:
-    """Answers questions from the index in `data_dir`. Load once, reuse for every question."""
+    """Answers questions from the index in `data_dir`. Load once, reuse for every question.
+    `remember_tries`: the generator's keep record is saved in `data_dir` for the next process."""
 
     def __init__(self, data_dir: str | Path, settings: Settings, prompts: Prompts | None = None,
-                 retriever: Retriever | None = None, progress: Callable[[str], None] = lambda message: None):
+                 retriever: Retriever | None = None, progress: Callable[[str], None] = lambda message: None,
+                 remember_tries: bool = False):
         self.settings = settings
         self.data_dir = Path(data_dir)
         self.prompts = prompts or load_prompts()
         self.retriever = retriever or Retriever(self.data_dir, settings)
         self.embedder = get_embedder(settings.embedder)
+        self._encode = CachedEncoder(self.embedder, settings.answer.sentence_cache_entries)
         self.progress = progress
         self._generator = None
         self._generator_error: str | None = None
@@ -92,8 +95,12 @@ class AnswerComposer:
         self.coverage = CoverageCheck(self.retriever, settings.answer)
         generator_settings = settings.generator
         self.keep_rate = KeepRate(generator_settings.keep_window, generator_settings.min_keep_rate,
-                                  generator_settings.explore_every)
+                                  generator_settings.explore_every,
+                                  self.data_dir / "generator-keep-record.json" if remember_tries else None,
+                                  generator_identity(generator_settings))
         self.generations_in_flight = 0       # generator calls running or waiting for the model (metrics)
+        self.answers_in_flight = 0           # answers being written now (a generator try waits for 1)
+        self._exploring: set[TryStop] = set()  # exploring tries that give way to a new answer
         self._in_flight_lock = threading.Lock()
 
     def generator(self) -> TextGenerator | None:
@@ -125,6 +132,17 @@ class AnswerComposer:
     def stream_answer(self, question: str, cancel: threading.Event | None = None) -> Iterator[Event]:
         """The answer's events: Token pieces as they are ready, then one Final. A set `cancel`
         (nobody reads any more) ends the stream before generation and stops the model at its next token."""
+        with self._in_flight_lock:
+            self.answers_in_flight += 1
+            for stop in self._exploring:
+                stop.give_way()
+        try:
+            yield from self._stream_answer(question, cancel)
+        finally:
+            with self._in_flight_lock:
+                self.answers_in_flight -= 1
+
+    def _stream_answer(self, question: str, cancel: threading.Event | None) -> Iterator[Event]:
         started = time.perf_counter()
         question = valid_unicode(question)      # a lone surrogate would make the tokenizer raise
         hits = self.search(question)
@@ -154,12 +172,23 @@ class AnswerComposer:
         if cancel is not None and cancel.is_set():
             return
         generator = self.generator()
-        if generator is not None and not self.keep_rate.should_try():
+        exploring = self.keep_rate.exploring()
+        if generator is not None and not self.keep_rate.should_try(alone=self.answers_in_flight <= 1):
             timings["generation_skipped"] = 1          # its answers are rarely kept: see keep_rate.py
         elif generator is not None:
-            streamed = yield from self._generated(generator, question, passages, evidence, checker, question_vector,
-                                                  citer, timings, started, cancel)
-            if not (cancel is not None and cancel.is_set()):
+            stop = TryStop(cancel) if exploring else cancel
+            with self._in_flight_lock:
+                if exploring:
+                    self._exploring.add(stop)
+            try:
+                streamed = yield from self._generated(generator, question, passages, evidence, checker,
+                                                      question_vector, citer, timings, started, stop)
+            finally:
+                with self._in_flight_lock:
+                    self._exploring.discard(stop)
+            if exploring and stop.gave_way:
+                timings["generation_gave_way"] = 1     # not a try: the model was stopped for another answer
+            elif not (cancel is not None and cancel.is_set()):
                 self.keep_rate.record(streamed)
             if streamed:
                 mode = "generated"
@@ -226,7 +255,7 @@ class AnswerComposer:
         they add up to `answer.min_generated_words`: with less, too little is left and nothing is
         streamed. Returns whether the generated answer was streamed."""
         gen_started = time.perf_counter()
-        sentences = _GeneratedSentences(citer, timings, started, self.settings.answer.min_generated_words)
+        sentences = GeneratedSentences(citer, timings, started, self.settings.answer.min_generated_words)
         buffer, pieces = "", 0
         with self._in_flight_lock:
             self.generations_in_flight += 1
@@ -239,6 +268,8 @@ class AnswerComposer:
                     done, buffer = complete_sentences(buffer + piece)
                     for sentence in done:
                         yield from sentences.offer(self._accepted(sentence, checker, question_vector))
+                    if sentences.streaming and isinstance(cancel, TryStop):
+                        cancel.streaming = True        # the reader reads it now: no giving way
                     if self._out_of_reach(sentences, buffer, pieces):
                         timings["generation_stopped_early"] = 1
                         buffer = ""
@@ -264,7 +295,7 @@ class AnswerComposer:
             return None
         return checker.check(sentence, question_vector, self.settings.answer.answer_similarity)
 
-    def _out_of_reach(self, sentences: _GeneratedSentences, buffer: str, pieces: int) -> bool:
+    def _out_of_reach(self, sentences: GeneratedSentences, buffer: str, pieces: int) -> bool:
         """Too few tokens are left for the held back sentences to reach `min_generated_words`
         (every word takes at least one token, and a piece at least one token): the reader gets
         the extractive answer now instead of after the model's last token."""
@@ -294,9 +325,6 @@ class AnswerComposer:
                 return hits
             earliest = min(about, key=lambda h: h.post.date)
         return [earliest] + [h for h in hits if h.post.id != earliest.post.id]
-
-    def _encode(self, texts: list[str]):
-        return self.embedder.encode(texts)
 
     def _abstain(self, question: str, hits: list[Hit], gap: Gap, timings: dict, started: float) -> Answer:
         """The blog does not cover the question: say what it lacks, and list the closest posts if some come close."""
@@ -352,38 +380,6 @@ class AnswerComposer:
                            for number, texts in by_post.items())
         messages = [{"role": "system", "content": self.prompts.system}] if self.prompts.system.strip() else []
         return messages + [{"role": "user", "content": self.prompts.user.format(passages=listed, question=question)}]
-
-
-class _GeneratedSentences:
-    """The generated answer's accepted sentences: held back until they add up to `min_words`, then
-    streamed with their markers, and the count of those dropped."""
-
-    def __init__(self, citer: Citer, timings: dict, started: float, min_words: int):
-        self.citer = citer
-        self.timings = timings
-        self.started = started
-        self.min_words = min_words
-        self.held: list[SupportedSentence] = []
-        self.streaming = False
-        self.dropped = 0
-
-    def held_words(self) -> int:
-        """The words of the sentences held back."""
-        return sum(len(s.text.split()) for s in self.held)
-
-    def offer(self, sentence: SupportedSentence | None) -> Iterator[Token]:
-        """Hold an accepted sentence (count a dropped one, None) and stream what is held once it is
-        enough or streaming has begun."""
-        if sentence is None:
-            self.dropped += 1
-            return
-        self.held.append(sentence)
-        if self.streaming or self.held_words() >= self.min_words:
-            self.streaming = True
-            for held in self.held:
-                self.timings.setdefault("first_sentence_s", time.perf_counter() - self.started)
-                yield Token(self.citer.add([held]))
-            self.held = []
 
 
 LIST_SUMMARY_CHARS = 220   # a listed post's sentence is cut to about this length

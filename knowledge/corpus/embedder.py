@@ -181,6 +181,40 @@ class Embedder:
         return vectors / np.maximum(norms, 1e-12)
 
 
+class CachedEncoder:
+    """`embedder.encode` that keeps the vectors of the last `max_entries` texts it was given (0: none):
+    an answer embeds the sentences of the posts it draws on, and the posts readers ask about come
+    back question after question. A kept vector is the one the text had in the batch it was first
+    embedded in (padding can move the last decimals, not the ranking)."""
+
+    def __init__(self, embedder: Embedder, max_entries: int):
+        from collections import OrderedDict
+
+        self.embedder, self.max_entries = embedder, max(0, max_entries)
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        if not self.max_entries or not texts:
+            return self.embedder.encode(texts)
+        with self._lock:
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for text in found:
+                self._vectors.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            found.update(zip(missing, self.embedder.encode(missing)))
+            with self._lock:
+                for text in missing:
+                    self._vectors[text] = found[text]
+                while len(self._vectors) > self.max_entries:
+                    self._vectors.popitem(last=False)
+        self.hits += len(texts) - len(missing)
+        self.misses += len(missing)
+        return np.stack([found[t] for t in texts])
+
+
 def _use_bfloat16(dtype: str, device: str) -> bool:
     """bfloat16 where the processor computes it natively: about twice as fast, same rankings."""
     if dtype not in ("auto", "float32", "bfloat16"):

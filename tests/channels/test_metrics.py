@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.channels.metrics import hashed
+from bot.analytics.records import hashed
 from bot.channels.server import build_app
 from knowledge.settings import apply_overrides
 

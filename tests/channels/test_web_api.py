@@ -343,7 +343,7 @@ def test_a_full_queue_gives_503_with_retry_after(demo_engine, tmp_path_factory):
 
 def test_one_client_cannot_fill_the_queue(demo_engine, tmp_path_factory):
     """Two turns of one client may wait; a third is refused at once, while another client still queues."""
-    busy = make_client(demo_engine, tmp_path_factory, workers=1, queue_size=8)
+    busy = make_client(demo_engine, tmp_path_factory, workers=1, queue_size=8, max_queue_wait_s=0)
     release = threading.Event()
     holder = busy.app.state.pool.submit(release.wait, 60)      # the only worker, held
     waiting = [threading.Thread(target=busy.client.post, args=("/api/chat",), kwargs={"json": {"text": "hello"}})

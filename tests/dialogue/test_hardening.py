@@ -59,7 +59,7 @@ def served(demo_index, tmp_path_factory):
     """`blogbot serve` on the demo blog: one worker, one queue place, 1 s header and body deadlines,
     no rate or per-client limits (the tests play one client). Yields its base URL."""
     config = config_dir_with(tmp_path_factory.mktemp("served"), web={
-        "workers": 1, "queue_size": 1, "header_timeout_s": 1, "body_timeout_s": 1, "turns_per_client": 0,
+        "workers": 1, "queue_size": 1, "max_queue_wait_s": 0, "header_timeout_s": 1, "body_timeout_s": 1, "turns_per_client": 0,
         "rate_limit_per_minute": 100_000, "rate_limit_burst": 100_000})
     port = free_port()
     env = {**os.environ, "BLOGBOT_CONFIG_DIR": str(config), "HF_HUB_OFFLINE": "1"}
@@ -350,6 +350,32 @@ def test_retry_after_is_the_expected_wait_spread_by_jitter():
     for future in held:
         future.result(10)
     assert pool.expected_wait_s() < 8.0           # measured turns (instant here) pull the estimate down
+
+
+def test_a_turn_that_would_wait_longer_than_max_wait_is_refused_even_with_room_in_the_queue():
+    release = threading.Event()
+    now = [0.0]
+    pool = TurnPool(workers=2, queue_size=8, typical_turn_s=1.0, clock=lambda: now[0], max_wait_s=1.2)
+    admission = Admission(pool, rate_per_minute=0, burst=1, turns_per_client=0)
+    # Two run at once, then each queued turn waits half a turn more: 0.5 s, 1.0 s, then 1.5 s > 1.2 s.
+    held = [admission.submit(f"client-{n}", release.wait, 30) for n in range(4)]
+    try:
+        with pytest.raises(Refused) as refused:
+            admission.submit("late", lambda: None)
+        assert refused.value.status == 503 and pool.pending == 4
+    finally:
+        release.set()
+    for future in held:
+        future.result(10)
+    # Turns measured shorter than guessed (0.05 s, the floor, here) let more wait within the limit.
+    for _ in range(20):
+        admission.submit("again", lambda: None).result(10)
+    assert pool.expected_wait_s() == 0.0
+    release.clear()
+    held = [admission.submit(f"client-{n}", release.wait, 30) for n in range(10)]
+    release.set()
+    for future in held:
+        future.result(10)
 
 
 def test_a_cancelled_queued_turn_gives_its_place_back_at_once():

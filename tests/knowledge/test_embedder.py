@@ -32,3 +32,20 @@ def test_vectors_are_unit_length_and_rank_related_texts_higher():
 def test_missing_model_folder_is_a_clear_error(tmp_path):
     with pytest.raises(EmbedderError, match="no sentence-transformers model"):
         model_path(str(tmp_path))
+
+
+def test_post_sentences_embedded_once_give_the_same_vectors(settings):
+    import numpy as np
+
+    from knowledge.corpus.embedder import CachedEncoder, get_embedder
+
+    embedder = get_embedder(settings.embedder)
+    cached = CachedEncoder(embedder, max_entries=3)
+    texts = ["Tekton runs pipelines on Kubernetes.", "RRF uses k = 60.", "LoRA trains adapters."]
+    first = cached(texts)
+    again = cached([texts[1], texts[0]])
+    assert cached.hits == 2 and cached.misses == 3
+    assert np.allclose(again, first[[1, 0]]) and np.allclose(first, embedder.encode(texts), atol=1e-5)
+    cached(["A fourth sentence."])           # the least recently used (texts[2]) goes
+    cached([texts[2]])
+    assert cached.misses == 5

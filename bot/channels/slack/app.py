@@ -94,7 +94,7 @@ def web_client(token: str, api_url: str | None = None) -> WebClient:
 
 def own_admission(web: WebSettings, shared: Any = None) -> Admission:
     """An Admission from the `web` settings, for a Slack app that runs without the web server."""
-    pool = TurnPool(web.workers, web.queue_size, typical_turn_s=web.typical_turn_s)
+    pool = TurnPool.from_settings(web)
     return Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client, shared=shared)
 
 

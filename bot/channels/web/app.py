@@ -65,12 +65,13 @@ class Problem(Exception):
 
 
 def create_app(engine: DialogEngine, settings: Settings, feedback_store: FeedbackStore,
-               title: str | None = None, metrics: Metrics | None = None) -> FastAPI:
+               title: str | None = None, metrics: Metrics | None = None, admin_token: str | None = None) -> FastAPI:
     """The web app over a loaded dialogue engine; `metrics` (default: new ones, without the index's
-    figures) are served at /metrics."""
+    figures) are served at /metrics. With `admin_token` and a turn recorder in `metrics`, the
+    report is at /admin (bot.channels.web.admin)."""
     web = settings.web
     app = FastAPI(title="blogbot chat API", version="1", docs_url=None, redoc_url=None)
-    pool = TurnPool(web.workers, web.queue_size, typical_turn_s=web.typical_turn_s)
+    pool = TurnPool.from_settings(web)
     admission = Admission(pool, web.rate_limit_per_minute, web.rate_limit_burst, web.turns_per_client,
                           shared=shared_redis(engine.store))
     metrics = metrics or Metrics()
@@ -83,13 +84,17 @@ def create_app(engine: DialogEngine, settings: Settings, feedback_store: Feedbac
     _add_feedback_route(app, turns, feedback_store)
     _add_status_routes(app, engine, metrics)
     _add_page_routes(app, web, title)
+    if admin_token and metrics.recorder is not None:
+        from bot.channels.web.admin import add_admin_routes
+
+        add_admin_routes(app, admin_token, metrics.recorder, settings, turns.admit)
     return app
 
 
 def _add_middleware(app: FastAPI, web: WebSettings, metrics: Metrics) -> None:
     """CORS for the allowed origins (if any), the cap on request bodies, and counting requests."""
     if web.allowed_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(web.allowed_origins), allow_methods=["GET", "POST"],
+        app.add_middleware(_WidgetCORS, allow_origins=list(web.allowed_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type"], expose_headers=["Retry-After"], max_age=600)
 
     # Bodies are capped while they stream in (the 413 on text length comes later).
@@ -102,6 +107,16 @@ def _add_middleware(app: FastAPI, web: WebSettings, metrics: Metrics) -> None:
         response = await call_next(request)       # one that raises is counted by the error handler
         metrics.record_request(request, response.status_code)
         return response
+
+
+class _WidgetCORS(CORSMiddleware):
+    """CORS for the widget's origins, never for /admin (the blogger's pages answer no other origin)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and (scope["path"] == "/admin" or scope["path"].startswith("/admin/")):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _add_error_handlers(app: FastAPI) -> None:

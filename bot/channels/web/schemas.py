@@ -58,6 +58,7 @@ class Message(BaseModel):
     citations: list[CitationOut]
     buttons: list[ButtonOut]
     abstained: bool | None = None
+    handoff: bool = Field(False, description="passes the reader to a person")
 
 
 class ChatResponse(BaseModel):
