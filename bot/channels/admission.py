@@ -129,13 +129,15 @@ class TurnPool:
         """Seconds until the next turn is likely done (a place frees up)."""
         return self._turn_s / self.workers
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+    def submit(self, fn: Callable[..., Any], *args: Any, patient: bool = False) -> Future:
         """Run `fn(*args)` on a worker; raise QueueFull when every worker is busy and the queue is
-        full or the turn would wait longer than `max_wait_s`."""
+        full or (unless the reader is `patient`: nothing streams to them) the turn would wait longer
+        than `max_wait_s`."""
         with self._lock:
             ahead = max(0, self._pending - self.workers + 1)
             wait_s = ahead * self._turn_s / self.workers
-            if self._pending >= self.capacity or (self.max_wait_s and ahead and wait_s > self.max_wait_s):
+            too_long = not patient and self.max_wait_s and ahead and wait_s > self.max_wait_s
+            if self._pending >= self.capacity or too_long:
                 raise QueueFull(wait_s, self._turn_s / self.workers)
             self._pending += 1
         started = [None]
@@ -193,9 +195,9 @@ class Admission:
         if wait:
             raise Refused(429, "too many requests: slow down", retry_after(wait))
 
-    def submit(self, client: str, fn: Callable[..., Any], *args: Any) -> Future:
-        """Run a turn on the pool for `client`; raise Refused(429) when the client already has its
-        share in flight, Refused(503) when the queue is full."""
+    def submit(self, client: str, fn: Callable[..., Any], *args: Any, patient: bool = False) -> Future:
+        """Run a turn on the pool for `client` (`patient`: see TurnPool.submit); raise Refused(429)
+        when the client already has its share in flight, Refused(503) when the queue is full."""
         with self._lock:
             if self.turns_per_client and self._in_flight.get(client, 0) >= self.turns_per_client:
                 raise Refused(429, "wait for your previous message to be answered",
@@ -203,7 +205,7 @@ class Admission:
                                           self.pool.place_frees_in_s()))
             self._in_flight[client] = self._in_flight.get(client, 0) + 1
         try:
-            future = self.pool.submit(fn, *args)
+            future = self.pool.submit(fn, *args, patient=patient)
         except QueueFull as full:
             self._release(client)
             raise Refused(503, "the assistant is busy: try again shortly",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from knowledge.answers.evidence import LIST_ITEM, PromptPassage
 from knowledge.answers.output import Citation, Token, month_year
@@ -92,7 +92,9 @@ class GeneratedSentences:
     """The generated answer's accepted sentences: held back until they add up to `min_words`, then
     streamed with their markers, and the count of those dropped."""
 
-    def __init__(self, citer: Citer, timings: dict, started: float, min_words: int):
+    def __init__(self, citer: Citer, timings: dict, started: float, min_words: int,
+                 may_start: Callable[[], bool] | None = None):
+        self.may_start = may_start          # asked once, before the first sentence streams (False: never)
         self.citer = citer
         self.timings = timings
         self.started = started
@@ -113,6 +115,10 @@ class GeneratedSentences:
             return
         self.held.append(sentence)
         if self.streaming or self.held_words() >= self.min_words:
+            if not self.streaming and self.may_start is not None and not self.may_start():
+                self.held = []              # the try gave way: its answer must not begin
+                self.may_start = lambda: False
+                return
             self.streaming = True
             for held in self.held:
                 self.timings.setdefault("first_sentence_s", time.perf_counter() - self.started)

@@ -172,14 +172,17 @@ class AnswerComposer:
         if cancel is not None and cancel.is_set():
             return
         generator = self.generator()
-        exploring = self.keep_rate.exploring()
-        if generator is not None and not self.keep_rate.should_try(alone=self.answers_in_flight <= 1):
+        # Spare CPU matters for a model on this machine, not for a remote one.
+        local = self.settings.generator.backend != "remote"
+        with self._in_flight_lock:          # decided and registered before another answer can start
+            try_now, exploring = self.keep_rate.decide(alone=self.answers_in_flight <= 1 or not local)
+            exploring = exploring and local
+            stop = TryStop(cancel) if try_now and exploring else cancel
+            if isinstance(stop, TryStop):
+                self._exploring.add(stop)
+        if generator is not None and not try_now:
             timings["generation_skipped"] = 1          # its answers are rarely kept: see keep_rate.py
         elif generator is not None:
-            stop = TryStop(cancel) if exploring else cancel
-            with self._in_flight_lock:
-                if exploring:
-                    self._exploring.add(stop)
             try:
                 streamed = yield from self._generated(generator, question, passages, evidence, checker,
                                                       question_vector, citer, timings, started, stop)
@@ -255,7 +258,8 @@ class AnswerComposer:
         they add up to `answer.min_generated_words`: with less, too little is left and nothing is
         streamed. Returns whether the generated answer was streamed."""
         gen_started = time.perf_counter()
-        sentences = GeneratedSentences(citer, timings, started, self.settings.answer.min_generated_words)
+        sentences = GeneratedSentences(citer, timings, started, self.settings.answer.min_generated_words,
+                                       cancel.begin_streaming if isinstance(cancel, TryStop) else None)
         buffer, pieces = "", 0
         with self._in_flight_lock:
             self.generations_in_flight += 1
@@ -268,8 +272,6 @@ class AnswerComposer:
                     done, buffer = complete_sentences(buffer + piece)
                     for sentence in done:
                         yield from sentences.offer(self._accepted(sentence, checker, question_vector))
-                    if sentences.streaming and isinstance(cancel, TryStop):
-                        cancel.streaming = True        # the reader reads it now: no giving way
                     if self._out_of_reach(sentences, buffer, pieces):
                         timings["generation_stopped_early"] = 1
                         buffer = ""

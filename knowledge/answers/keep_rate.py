@@ -6,9 +6,9 @@ quarters of an answer's time, measured on the dev sets) and changes nothing. `Ke
 tries of the last `generator.keep_window` questions that were kept; while fewer than
 `generator.min_keep_rate` of them were, the generator is tried on one question in
 `generator.explore_every` only, so a better model (or a blog that suits it) is noticed and tried on
-every question again; and such a try (`exploring`) waits for a question that no other answer is
-being written beside, and gives way (`TryStop`) as soon as another answer starts: it runs on
-spare CPU only. With the packaged model one try costs about 3 s; a tenth of the questions trying
+every question again; and such an exploring try (`decide`) waits for a question that no other
+answer is being written beside, and gives way (`TryStop`) as soon as another answer starts, until
+its answer begins to stream: it runs on spare CPU only (a remote model's tries do not wait). With the packaged model one try costs about 3 s; a tenth of the questions trying
 took 40% of the answer time of one reader, and on a busy server readers waiting for a worker
 would pay for it. Thread-safe. With a `record_path` the record outlives the process (one small
 JSON file in the data directory, replaced atomically): a restarted server does not pay for
@@ -46,11 +46,22 @@ class TryStop(threading.Event):
         super().__init__()
         self.reader = reader
         self.streaming = False
+        self._decided = threading.Lock()
 
     def give_way(self) -> None:
         """Another answer starts: stop the try unless the reader already reads its answer."""
-        if not self.streaming:
-            self.set()
+        with self._decided:
+            if not self.streaming:
+                self.set()
+
+    def begin_streaming(self) -> bool:
+        """The try's answer is about to reach the reader: from now on it does not give way. False
+        when it already gave way (its answer must then not start)."""
+        with self._decided:
+            if super().is_set():
+                return False
+            self.streaming = True
+            return True
 
     def is_set(self) -> bool:
         return super().is_set() or (self.reader is not None and self.reader.is_set())
@@ -88,42 +99,45 @@ class KeepRate:
             return []
 
     def _save(self) -> None:
-        if self.record_path is None or self._save_failed:
+        if self.record_path is None:
             return
         partial = self.record_path.with_name(f".{self.record_path.name}.{os.getpid()}.{threading.get_ident()}")
         try:
             partial.write_text(json.dumps({"identity": self.identity, "kept": list(self._kept)}), encoding="utf-8")
             os.replace(partial, self.record_path)
-        except OSError as exc:
-            self._save_failed = True        # a read-only data directory: keep counting in memory
-            log.warning("generator keep record not saved (%s); counted in this process only", exc)
+        except OSError as exc:              # read-only or full: counted in memory, saved again next time
+            if partial.parent.is_dir():
+                partial.unlink(missing_ok=True)
+            if not self._save_failed:
+                log.warning("generator keep record not saved (%s); counted in this process", exc)
+            self._save_failed = True
 
     def rate(self) -> float | None:
         """The share of the recorded tries that were kept; None before `window` tries."""
         with self._lock:
             return sum(self._kept) / len(self._kept) if len(self._kept) >= self.window else None
 
-    def exploring(self) -> bool:
-        """The record does not call for every question: a try now is to see whether that changed."""
-        rate = self.rate()
-        return self.min_rate > 0 and rate is not None and rate < self.min_rate
-
     def should_try(self, alone: bool = True) -> bool:
         """Try the generator now: always until `window` tries are recorded or while the share kept is
         at least `min_rate`; else once `explore_every` questions have gone without, at the first
         that is `alone` (no other answer being written at the same time)."""
+        return self.decide(alone)[0]
+
+    def decide(self, alone: bool = True) -> tuple[bool, bool]:
+        """(try now, exploring): as `should_try`, and whether the try is one the record does not
+        call for (to see whether that changed), decided on one reading of the record."""
         if self.min_rate <= 0:
-            return True
-        rate = self.rate()
+            return True, False
         with self._lock:
+            rate = sum(self._kept) / len(self._kept) if len(self._kept) >= self.window else None
             if rate is None or rate >= self.min_rate:
                 self._skipped = 0
-                return True
+                return True, False
             self._skipped += 1
             if self._skipped >= self.explore_every and alone:
                 self._skipped = 0
-                return True
-            return False
+                return True, True
+            return False, True
 
     def record(self, kept: bool) -> None:
         """Note whether a try's answer was kept."""

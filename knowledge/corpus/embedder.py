@@ -204,14 +204,15 @@ class CachedEncoder:
                 self._vectors.move_to_end(text)
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            found.update(zip(missing, self.embedder.encode(missing)))
-            with self._lock:
-                for text in missing:
-                    self._vectors[text] = found[text]
-                while len(self._vectors) > self.max_entries:
-                    self._vectors.popitem(last=False)
-        self.hits += len(texts) - len(missing)
-        self.misses += len(missing)
+            # Each row its own array: a kept row must not keep its whole batch alive.
+            found.update(zip(missing, (row.copy() for row in self.embedder.encode(missing))))
+        with self._lock:
+            for text in missing:
+                self._vectors[text] = found[text]
+            while len(self._vectors) > self.max_entries:
+                self._vectors.popitem(last=False)
+            self.hits += len(texts) - len(missing)
+            self.misses += len(missing)
         return np.stack([found[t] for t in texts])
 
 

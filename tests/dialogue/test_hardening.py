@@ -370,7 +370,7 @@ def test_a_turn_that_would_wait_longer_than_max_wait_is_refused_even_with_room_i
     # Turns measured shorter than guessed (0.05 s, the floor, here) let more wait within the limit.
     for _ in range(20):
         admission.submit("again", lambda: None).result(10)
-    assert pool.expected_wait_s() == 0.0
+    assert pool.place_frees_in_s() < 0.1             # the average turn came down from the 1 s guessed
     release.clear()
     held = [admission.submit(f"client-{n}", release.wait, 30) for n in range(10)]
     release.set()

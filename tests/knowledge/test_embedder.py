@@ -46,6 +46,8 @@ def test_post_sentences_embedded_once_give_the_same_vectors(settings):
     again = cached([texts[1], texts[0]])
     assert cached.hits == 2 and cached.misses == 3
     assert np.allclose(again, first[[1, 0]]) and np.allclose(first, embedder.encode(texts), atol=1e-5)
+    again[0] = 0.0                            # a caller's array is its own
+    assert np.allclose(cached([texts[1]])[0], first[1])
     cached(["A fourth sentence."])           # the least recently used (texts[2]) goes
     cached([texts[2]])
-    assert cached.misses == 5
+    assert cached.misses == 5 and len(cached._vectors) == 3

@@ -116,3 +116,20 @@ def test_an_exploring_try_gives_way_when_another_answer_starts(demo_index, setti
     assert exploring.citations and answers["other"].citations
     assert answers["other"].timings.get("generation_skipped") == 1     # not alone when it began: no try
     assert composer.keep_rate.rate() == 0.0 and len(composer.keep_rate._kept) == 2   # the cut try is not counted
+
+
+def test_a_try_that_gave_way_never_starts_its_answer():
+    import threading
+
+    from knowledge.answers.keep_rate import TryStop
+
+    reader = threading.Event()
+    stop = TryStop(reader)
+    stop.give_way()
+    assert stop.is_set() and stop.gave_way and not stop.begin_streaming()
+    streaming = TryStop(reader)
+    assert streaming.begin_streaming()
+    streaming.give_way()                      # the reader already reads it: it goes on
+    assert not streaming.is_set()
+    reader.set()                              # the reader leaves: it stops, but did not give way
+    assert streaming.is_set() and not streaming.gave_way

@@ -256,7 +256,8 @@ class Replier:
             return
         try:
             self.admission.check_rate(reader)
-            turn = self.admission.submit(reader, self._answer, client, channel, thread, sender, text)
+            # Slack shows the answer when it is whole: a short wait in the queue beats asking again.
+            turn = self.admission.submit(reader, self._answer, client, channel, thread, sender, text, patient=True)
         except Refused as refused:
             self.metrics.record_refused("slack", reader, refused.status)
             _call(client.chat_postMessage, channel=channel, thread_ts=thread,
